@@ -1,0 +1,37 @@
+"""The Flask application: Twilio webhooks, prompt audio, the read API and health."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+from flask import Flask
+
+from ivr.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment; `overrides` replaces settings (for tests)."""
+    app = Flask(__name__)
+    settings = Settings.from_env()
+    if overrides:
+        settings = replace(settings, **overrides)
+    app.config["SECRET_KEY"] = settings.secret_key
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+
+    from ivr import api, extensions, health, prompt_files, voice
+
+    extensions.init_app(app, settings)
+    app.register_blueprint(voice.bp)
+    app.register_blueprint(prompt_files.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(health.bp)
+    if not settings.webhooks_ready:
+        log.error(
+            "Twilio webhooks are DISABLED (every request gets 403): set TWILIO_AUTH_TOKEN and "
+            "PUBLIC_BASE_URL (script/server makes local development values)."
+        )
+    return app

@@ -1,0 +1,191 @@
+"""The `ivr` command: database, tokens, periodic duties, processes and the call simulator."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import click
+
+from storage.db import database_url, make_engine, make_session_factory, transaction
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@click.group()
+def main() -> None:
+    """Post-call satisfaction ratings (好差评) for a 12345 hotline."""
+    _configure_logging()
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Create or migrate the database schema."""
+    from storage.migrate import upgrade
+
+    upgrade(database_url(), revision)
+    click.echo(f"database at revision {revision}", err=True)
+
+
+@main.group()
+def token() -> None:
+    """API tokens for the work-order system."""
+
+
+@token.command("create")
+@click.argument("name")
+def token_create(name: str) -> None:
+    """Create an API token and print it, alone, on standard output."""
+    from storage.tokens import create_token
+
+    with transaction(make_session_factory(make_engine(database_url()))) as session:
+        secret = create_token(session, name[:64])
+    click.echo(secret)
+
+
+def _parse_now(value: str | None) -> datetime:
+    """An ISO 8601 time; without an offset it is read in `HOTLINE_TZ`."""
+    from storage.types import utcnow
+
+    if value is None:
+        return utcnow()
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise click.BadParameter(f"not ISO 8601: {value!r}") from error
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(os.environ.get("HOTLINE_TZ", "Asia/Shanghai")))
+    return when
+
+
+@main.command()
+@click.option("--now", "now_text", help="Run as of this ISO 8601 time (default: now).")
+def sweep(now_text: str | None) -> None:
+    """Run the periodic duties once: overdue callbacks, re-sending lost jobs."""
+    from workers.context import connect_redis, session_factory
+    from workers.sweep import sweep as run_sweep
+
+    report = run_sweep(session_factory(), connect_redis(), _parse_now(now_text))
+    click.echo(str(report))
+
+
+@main.command()
+def worker() -> None:
+    """Run a worker serving every queue (the Procfile's `worker`)."""
+    from rq import Worker
+
+    from workers.context import connect_redis
+    from workers.queues import QUEUES
+
+    redis = connect_redis()
+    Worker(list(QUEUES), connection=redis).work()
+
+
+@main.command()
+@click.option("--interval", default=60.0, show_default=True, help="Seconds between sweeps.")
+def cron(interval: float) -> None:
+    """Run the sweep on a schedule (the Procfile's `cron`)."""
+    from workers.cron import run_forever
+
+    run_forever(interval)
+
+
+@main.group()
+def flow() -> None:
+    """Call flows."""
+
+
+@flow.command("diagram")
+@click.argument("name", default="rating")
+def flow_diagram(name: str) -> None:
+    """Print the flow as a Mermaid state diagram."""
+    from callflows import load_flow
+    from callflows.diagram import to_mermaid
+
+    click.echo(to_mermaid(load_flow(name)), nl=False)
+
+
+@main.command()
+@click.option(
+    "--keys",
+    default="1",
+    show_default=True,
+    help="Answers: keys, 'silence', 'hangup'; comma-separated.",
+)
+@click.option("--lang", default="zh-CN", show_default=True)
+@click.option("--agent", default="A1024", show_default=True)
+@click.option("--dept", default="D-housing", show_default=True)
+@click.option("--tickets", default="T1", show_default=True, help="Comma-separated ticket ids.")
+@click.option("--from", "caller", default="+8613800000000", show_default=True)
+@click.option(
+    "--dial-status",
+    default="completed",
+    show_default=True,
+    help="DialCallStatus; '' for a survey number.",
+)
+@click.option("--call-sid", default=None, help="Reuse a call id (e.g. to test a duplicate).")
+@click.option("--url", default=None, help="PUBLIC_BASE_URL the requests are signed for.")
+@click.option("--connect", default=None, help="Send the requests here instead (e.g. a local port).")
+def simulate(
+    keys: str,
+    lang: str,
+    agent: str,
+    dept: str,
+    tickets: str,
+    caller: str,
+    dial_status: str,
+    call_sid: str | None,
+    url: str | None,
+    connect: str | None,
+) -> None:
+    """Place a simulated call against a running service, signed like Twilio, and print it."""
+    from ivr.devenv import read_dev_env
+    from ivr.simulate import CallScript, Simulator, new_call_sid
+    from ivr.simulate_http import http_transport
+
+    dev = read_dev_env()
+    base_url = url or os.environ.get("PUBLIC_BASE_URL") or dev.get("PUBLIC_BASE_URL")
+    auth_token = os.environ.get("TWILIO_AUTH_TOKEN") or dev.get("TWILIO_AUTH_TOKEN")
+    if not base_url or not auth_token:
+        raise click.UsageError(
+            "set PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN, or start script/server to make local ones"
+        )
+    script = CallScript(
+        answers=CallScript.parse_answers(keys),
+        lang=lang,
+        agent=agent or None,
+        dept=dept or None,
+        tickets=tuple(t for t in tickets.split(",") if t),
+        caller=caller,
+        dial_status=dial_status or None,
+        call_sid=call_sid or new_call_sid(),
+    )
+    simulator = Simulator(base_url, auth_token, http_transport(base_url, connect), echo=click.echo)
+    outcome = simulator.call(script)
+    if any(status != 200 for status in outcome.statuses):
+        sys.exit(1)
+
+
+@main.command("dev-env")
+@click.option("--port", default=5000, show_default=True)
+def dev_env(port: int) -> None:
+    """Make (once) the local development token and base URL; print the file's path."""
+    from ivr.devenv import dev_env_path, ensure_dev_env
+
+    ensure_dev_env(port)
+    click.echo(dev_env_path())

@@ -1,0 +1,33 @@
+"""The app's shared handles (settings, database sessions, Redis), set up by `create_app`."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+from redis import Redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.config import Settings
+from storage.db import make_engine, make_session_factory
+from workers.context import connect_redis
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Attach settings, a session factory and a Redis client to `app`."""
+    app.config["IVR_SETTINGS"] = settings
+    app.extensions["ivr.sessions"] = make_session_factory(make_engine(settings.database_url))
+    app.extensions["ivr.redis"] = connect_redis(settings.redis_url)
+
+
+def settings() -> Settings:
+    """The running app's settings."""
+    return current_app.config["IVR_SETTINGS"]
+
+
+def db_sessions() -> sessionmaker[Session]:
+    """The running app's session factory."""
+    return current_app.extensions["ivr.sessions"]
+
+
+def redis_client() -> Redis:
+    """The running app's Redis client (fails fast when Redis is down)."""
+    return current_app.extensions["ivr.redis"]

@@ -1,0 +1,143 @@
+"""Operations on calls and their ratings, safe under duplicate and concurrent deliveries.
+
+Every insert that a repeated webhook could repeat goes through `insert_once`, an
+`INSERT … ON CONFLICT DO NOTHING` on the table's unique key: the database, not the
+application, decides which of two concurrent deliveries wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    CALLBACK_OPEN,
+    DISPOSITION_IN_PROGRESS,
+    DISPOSITION_RATED,
+    LEVEL_CATEGORY,
+    Base,
+    Call,
+    Callback,
+    CallEvent,
+    CallTicket,
+    Rating,
+)
+from storage.outbox import add_job
+from storage.types import utcnow
+
+CALLBACK_DUE_AFTER = timedelta(hours=48)
+MAX_TICKETS = 50
+
+
+def insert_once(
+    session: Session, model: type[Base], values: dict[str, Any], key: str
+) -> int | None:
+    """Insert a row unless one with the same unique `key` exists; return the new id or None."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[key])
+        .returning(model.__table__.c.id)
+    )
+    return session.execute(statement).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class CallDetails:
+    """What a webhook tells about a call; `None` means "not said in this request"."""
+
+    caller: str | None = None
+    called: str | None = None
+    lang: str | None = None
+    agent: str | None = None
+    dept: str | None = None
+    tickets: tuple[str, ...] = ()
+    call_status: str | None = None
+    dial_call_status: str | None = None
+
+
+def get_or_create_call(session: Session, call_sid: str, details: CallDetails) -> Call:
+    """The call with `call_sid`, created on first sight; blanks are filled, nothing overwritten."""
+    insert_once(session, Call, {"call_sid": call_sid, "created_at": utcnow()}, "call_sid")
+    call = session.scalars(select(Call).where(Call.call_sid == call_sid)).one()
+    if details.lang:
+        call.lang = details.lang  # the survey URL is the authority on the language
+    for name in ("caller", "called", "agent", "dept", "dial_call_status"):
+        value = getattr(details, name)
+        if value and getattr(call, name) in (None, ""):
+            setattr(call, name, value)
+    if details.call_status:
+        call.call_status = details.call_status
+    if details.tickets and not call.tickets:
+        call.tickets = [
+            CallTicket(ticket=ticket, position=index)
+            for index, ticket in enumerate(details.tickets[:MAX_TICKETS])
+        ]
+    return call
+
+
+def find_call(session: Session, call_sid: str) -> Call | None:
+    """The call with `call_sid`, or None."""
+    return session.scalars(select(Call).where(Call.call_sid == call_sid)).one_or_none()
+
+
+def log_event(session: Session, call: Call, kind: str, detail: str | None = None) -> None:
+    """Append one entry to the call's history."""
+    session.add(CallEvent(call_id=call.id, kind=kind, detail=detail))
+
+
+def end_survey(session: Session, call: Call, disposition: str) -> None:
+    """Record how the survey ended, unless it already ended another way."""
+    if call.disposition == DISPOSITION_IN_PROGRESS:
+        call.disposition = disposition
+    if call.ended_at is None and disposition != DISPOSITION_IN_PROGRESS:
+        call.ended_at = utcnow()
+
+
+def record_rating(
+    session: Session, call: Call, level: str, source: str, now: datetime | None = None
+) -> Rating | None:
+    """Store the call's rating; return it, or None if the call was already rated.
+
+    A bad rating opens its callback, due 48 hours later, in the same transaction;
+    the work-order system is told through the outbox.
+    """
+    now = now or utcnow()
+    category = LEVEL_CATEGORY[level]
+    values = {
+        "call_id": call.id,
+        "level": level,
+        "category": category,
+        "source": source,
+        "rated_at": now,
+    }
+    rating_id = insert_once(session, Rating, values, "call_id")
+    if rating_id is None:
+        return None
+    rating = session.get_one(Rating, rating_id)
+    call.disposition = DISPOSITION_RATED
+    call.updated_at = now
+    if category == "bad":
+        session.add(
+            Callback(
+                call_id=call.id,
+                rating_id=rating_id,
+                dept=call.dept,
+                state=CALLBACK_OPEN,
+                due_at=now + CALLBACK_DUE_AFTER,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    log_event(session, call, "rated", f"{level} ({source})")
+    add_job(
+        session, "workers.jobs.push_call_update", {"call_sid": call.call_sid}, f"rated:{call.id}"
+    )
+    return rating

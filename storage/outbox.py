@@ -1,0 +1,44 @@
+"""The job outbox: jobs recorded in the database with the change that needs them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from storage.models import OutboxJob
+
+DEFAULT_QUEUE = "default"
+# A job sent this long ago and still not done is presumed lost (Redis flushed,
+# worker killed) and sent again by the sweep. Jobs are idempotent, so a slow
+# job sent twice is harmless.
+RESEND_AFTER = timedelta(minutes=5)
+
+
+def add_job(
+    session: Session, func: str, args: dict[str, Any], dedupe_key: str, queue: str = DEFAULT_QUEUE
+) -> OutboxJob:
+    """Record a job to run after commit; the same `dedupe_key` is recorded once."""
+    existing = session.scalars(select(OutboxJob).where(OutboxJob.dedupe_key == dedupe_key)).first()
+    if existing is not None:
+        return existing
+    job = OutboxJob(queue=queue, func=func, args=args, dedupe_key=dedupe_key)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def jobs_to_send(session: Session, now: datetime, limit: int = 500) -> list[OutboxJob]:
+    """Jobs never sent, or sent long enough ago that they must have been lost."""
+    statement = (
+        select(OutboxJob)
+        .where(
+            OutboxJob.done_at.is_(None),
+            or_(OutboxJob.enqueued_at.is_(None), OutboxJob.enqueued_at < now - RESEND_AFTER),
+        )
+        .order_by(OutboxJob.id)
+        .limit(limit)
+    )
+    return list(session.scalars(statement))

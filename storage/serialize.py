@@ -1,0 +1,54 @@
+"""Calls and callbacks as the JSON of the contract's read API (times in UTC)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from storage.models import Call, Callback
+from storage.privacy import mask_number
+
+DEFAULT_LANG = "zh-CN"
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a `Z`, to the second."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def call_to_dict(call: Call) -> dict[str, Any]:
+    """The contract's `<call>` object; the caller's number is masked."""
+    rating = call.rating
+    return {
+        "call_sid": call.call_sid,
+        "lang": call.lang or DEFAULT_LANG,
+        "agent": call.agent,
+        "dept": call.dept,
+        "tickets": [t.ticket for t in call.tickets],
+        "caller": mask_number(call.caller),
+        "disposition": call.disposition,
+        "created_at": iso(call.created_at),
+        "updated_at": iso(call.updated_at),
+        "rating": None
+        if rating is None
+        else {
+            "level": rating.level,
+            "category": rating.category,
+            "source": rating.source,
+            "rated_at": iso(rating.rated_at),
+        },
+        "callback": None if call.callback is None else callback_to_dict(call.callback),
+    }
+
+
+def callback_to_dict(callback: Callback) -> dict[str, Any]:
+    """The contract's `callback` object."""
+    return {
+        "state": callback.state,
+        "due_at": iso(callback.due_at),
+        "overdue": callback.overdue,
+        "resolution": callback.resolution,
+        "rectify_due_at": iso(callback.rectify_due_at),
+    }

@@ -1,0 +1,146 @@
+"""Fixtures: a real Redis server, a real SQLite database, the app, and a signed 'Twilio'."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from redis import Redis
+
+from ivr import create_app
+from ivr.simulate import CallScript, Simulator
+from storage.db import make_engine, make_session_factory
+from storage.migrate import upgrade
+
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+BASE_URL = "https://ivr.example.test"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> str:
+    """A real redis-server on a free port for the whole test session."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed: run script/setup")
+    port = _free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = Redis.from_url(url)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except Exception:
+            time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """The test Redis, flushed before each test."""
+    Redis.from_url(redis_server).flushall()
+    return redis_server
+
+
+@pytest.fixture
+def database_url(tmp_path) -> str:
+    """A fresh, migrated SQLite database file."""
+    url = f"sqlite:///{tmp_path / 'ivr.sqlite3'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path, database_url, redis_url) -> None:
+    """Environment variables as a deployment would set them."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", AUTH_TOKEN)
+    monkeypatch.setenv("PUBLIC_BASE_URL", BASE_URL)
+    monkeypatch.setenv("IVR_INSTANCE_DIR", str(tmp_path / "instance"))
+    monkeypatch.delenv("WORKORDER_WEBHOOK_URL", raising=False)
+
+
+@pytest.fixture
+def app(env):
+    """The app, configured from the environment."""
+    return create_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def sessions(database_url):
+    """A session factory on the test database, for assertions."""
+    return make_session_factory(make_engine(database_url))
+
+
+def flask_transport(client):
+    """Send the simulator's requests into the Flask test client."""
+
+    def post(url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        response = client.post(path, data=form, headers=headers)
+        return response.status_code, response.get_data(as_text=True)
+
+    return post
+
+
+@pytest.fixture
+def twilio(client) -> Simulator:
+    """A fake Twilio: signs requests and follows TwiML, like the real one."""
+    return Simulator(BASE_URL, AUTH_TOKEN, flask_transport(client))
+
+
+@pytest.fixture
+def place_call(twilio):
+    """Place one simulated call: `place_call("4")`, `place_call("9,silence,2", lang=...)`."""
+
+    def place(answers: str, **script) -> tuple[CallScript, object]:
+        call = CallScript(answers=CallScript.parse_answers(answers), **script)
+        return call, twilio.call(call)
+
+    return place
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config):
+    os.environ.setdefault("HOTLINE_TZ", "Asia/Shanghai")

@@ -1,0 +1,1 @@
+"""Background work on RQ: jobs are plain functions taking ids, safe to run twice."""

@@ -1,0 +1,56 @@
+"""The jobs themselves: plain functions of ids, each safe to run more than once."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import time
+
+import requests
+
+from storage.calls import find_call
+from storage.db import transaction
+from storage.serialize import call_to_dict
+from workers.context import session_factory
+
+log = logging.getLogger(__name__)
+
+PUSH_TIMEOUT_S = 10
+
+
+def push_call_update(call_sid: str) -> str:
+    """Push the call's current rating and callback to `WORKORDER_WEBHOOK_URL`, signed.
+
+    The body is the call as the read API serves it; the receiver checks
+    `X-IVR-Signature: sha256=<hex HMAC of timestamp.body>` with the shared
+    `WORKORDER_WEBHOOK_SECRET`. Sending the current state makes repeats harmless.
+    """
+    url = os.environ.get("WORKORDER_WEBHOOK_URL")
+    if not url:
+        return "no WORKORDER_WEBHOOK_URL: nothing to push"
+    secret = os.environ.get("WORKORDER_WEBHOOK_SECRET")
+    if not secret:
+        raise RuntimeError("WORKORDER_WEBHOOK_URL is set but WORKORDER_WEBHOOK_SECRET is not")
+    with transaction(session_factory()) as session:
+        call = find_call(session, call_sid)
+        if call is None:
+            return "unknown call"
+        body = json.dumps({"event": "call.updated", "call": call_to_dict(call)}).encode()
+    timestamp = str(int(time.time()))
+    signature = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    response = requests.post(
+        url,
+        data=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-IVR-Timestamp": timestamp,
+            "X-IVR-Signature": "sha256=" + signature.hexdigest(),
+        },
+        timeout=PUSH_TIMEOUT_S,
+        allow_redirects=False,
+    )
+    response.raise_for_status()
+    return f"pushed ({response.status_code})"

@@ -1,0 +1,79 @@
+"""Queues, and sending outbox jobs to them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.db import transaction
+from storage.models import OutboxJob
+from storage.outbox import DEFAULT_QUEUE, jobs_to_send
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+# Every queue the `worker` process serves, most urgent first.
+QUEUES = (DEFAULT_QUEUE,)
+JOB_TIMEOUT_S = 120
+RUNNER = "workers.runner.run_outbox_job"
+
+
+def queue(name: str, redis: Redis) -> Queue:
+    """The RQ queue `name`."""
+    return Queue(name, connection=redis, default_timeout=JOB_TIMEOUT_S)
+
+
+def send_after_commit(factory: sessionmaker[Session], redis: Redis, job_ids: Sequence[int]) -> int:
+    """Send the given just-committed jobs; on a Redis failure leave them to the sweep."""
+    if not job_ids:
+        return 0
+
+    def unsent(session: Session) -> Sequence[OutboxJob]:
+        statement = select(OutboxJob).where(
+            OutboxJob.id.in_(job_ids), OutboxJob.enqueued_at.is_(None), OutboxJob.done_at.is_(None)
+        )
+        return session.scalars(statement).all()
+
+    return _send(factory, redis, unsent)
+
+
+def resend_pending(factory: sessionmaker[Session], redis: Redis) -> int:
+    """Send every job never sent or presumed lost (the sweep's duty)."""
+    return _send(factory, redis, lambda session: jobs_to_send(session, utcnow()))
+
+
+def _send(
+    factory: sessionmaker[Session],
+    redis: Redis,
+    select_jobs: Callable[[Session], Sequence[OutboxJob]],
+) -> int:
+    # Redis is never called inside a transaction: on SQLite that would hold the
+    # write lock for as long as a dead Redis takes to time out.
+    with transaction(factory) as session:
+        jobs = [(job.id, job.queue) for job in select_jobs(session)]
+    sent: list[int] = []
+    for job_id, queue_name in jobs:
+        try:
+            queue(queue_name, redis).enqueue(
+                RUNNER, job_id, job_id=f"outbox-{job_id}", failure_ttl=7 * 86400
+            )
+        except RedisError as error:
+            log.warning(
+                "redis unavailable, %d job(s) left for the sweep: %s", len(jobs) - len(sent), error
+            )
+            break
+        sent.append(job_id)
+    if sent:
+        with transaction(factory) as session:
+            session.execute(
+                update(OutboxJob)
+                .where(OutboxJob.id.in_(sent))
+                .values(enqueued_at=utcnow(), attempts=OutboxJob.attempts + 1)
+            )
+    return len(sent)
