@@ -110,11 +110,9 @@ class Step:
 
 def step(flow: Flow, position: Position, event: Event) -> Step:
     """Advance `flow` from `position` on `event`. Pure: same inputs, same `Step`."""
-    if isinstance(event, Start) or position.node not in flow.nodes:
+    node = flow.nodes.get(position.node)
+    if isinstance(event, Start) or node is None or node.input is None:
         return _enter(flow, flow.start)
-    node = flow.nodes[position.node]
-    if node.input is None:
-        return _enter(flow, node.name)
     if isinstance(event, KeyPressed) and event.digits in node.keys:
         route = node.keys[event.digits]
         return _enter(flow, route.next, rate=route.rate)

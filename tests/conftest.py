@@ -144,3 +144,47 @@ def project_root() -> Path:
 
 def pytest_configure(config):
     os.environ.setdefault("HOTLINE_TZ", "Asia/Shanghai")
+
+
+def sign(url: str, form: dict[str, str], token: str = AUTH_TOKEN) -> str:
+    """The `X-Twilio-Signature` Twilio would send for this URL and form."""
+    from twilio.request_validator import RequestValidator
+
+    return RequestValidator(token).compute_signature(url, form)
+
+
+@pytest.fixture
+def post(client):
+    """POST a form to `path` signed like Twilio (for the public URL), or not at all."""
+
+    def send(path: str, form: dict[str, str], *, signed: bool = True, headers=None):
+        all_headers = {"X-Twilio-Signature": sign(BASE_URL + path, form)} if signed else {}
+        return client.post(path, data=form, headers=all_headers | (headers or {}))
+
+    return send
+
+
+def twiml_verbs(response) -> list[str]:
+    """The verbs of a TwiML answer, checking it is well-formed TwiML served as XML."""
+    import xml.etree.ElementTree as ET
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "text/xml"
+    root = ET.fromstring(response.get_data())
+    assert root.tag == "Response"
+    return [element.tag for element in root.iter()][1:]
+
+
+@pytest.fixture
+def live_server(app):
+    """The app on a real, threaded HTTP server on a loopback port; yields its address."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(10)
