@@ -20,13 +20,18 @@ RESEND_AFTER = timedelta(minutes=5)
 def add_job(
     session: Session, func: str, args: dict[str, Any], dedupe_key: str, queue: str = DEFAULT_QUEUE
 ) -> OutboxJob:
-    """Record a job to run after commit; the same `dedupe_key` is recorded once."""
+    """Record a job to run after commit; the same `dedupe_key` is recorded once.
+
+    The new job's id is noted in `session.info["outbox_ids"]`, for the caller to send
+    once the transaction has committed.
+    """
     existing = session.scalars(select(OutboxJob).where(OutboxJob.dedupe_key == dedupe_key)).first()
     if existing is not None:
         return existing
     job = OutboxJob(queue=queue, func=func, args=args, dedupe_key=dedupe_key)
     session.add(job)
     session.flush()
+    session.info.setdefault("outbox_ids", []).append(job.id)
     return job
 
 

@@ -1,0 +1,549 @@
+"""Load benchmark of the Twilio webhooks, against a bare Flask baseline in the same run.
+
+What it measures
+    The service is started exactly as the Procfile's `web` line starts it (gunicorn,
+    same flags; only the bind address is forced to loopback), on its own Redis and a
+    freshly migrated SQLite file in a temporary folder. N simulated calls
+    (`ivr.simulate.Simulator`, signed like Twilio's) are placed by C concurrent
+    callers; each call is 3-5 HTTP requests (survey, one to three key presses or
+    silences, the status callback) and the latency of every request is recorded.
+    The mix: 60 % press a valid key at once, 20 % an invalid key then a valid one,
+    10 % stay silent once then press a valid key, 10 % stay silent until the re-asks
+    run out (these calls must end unrated).
+
+    The baseline is a bare Flask app (one POST route, fixed TwiML, no database;
+    `bench/bare_app.py`) under the same gunicorn flags, sent the same number of POST
+    requests (with the same form) at the same concurrency.
+
+    Afterwards the database is checked: exactly the calls that pressed a valid key
+    are rated, each with the level of its key, and gunicorn's log is scanned.
+
+How to read the ratios
+    Client, machine and gunicorn are shared by both runs, so the ratios are what the
+    service's own work costs: signature check, SQLite transactions, TwiML rendering.
+    `p50 ratio` 3.0 means a typical webhook takes three times as long as a do-nothing
+    Flask request; `req/s ratio` 3.0 means the bare app serves three times as many
+    requests per second. Absolute figures include the load generator itself (Python
+    threads on the same cores), so compare ratios across machines, not raw numbers.
+
+Run: `.venv/bin/python bench/webhooks.py [--calls N] [--concurrency C]
+[--workers W] [--threads T]`. Exit status 1 on any request error, any "system busy"
+answer, a Traceback in gunicorn's log, or a database mismatch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+from redis import Redis
+from sqlalchemy import select
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: the project's packages sit next to bench/
+
+from callflows import load_flow  # noqa: E402
+from ivr.simulate import SILENCE, CallOutcome, CallScript, Simulator  # noqa: E402
+from storage.db import make_engine  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.models import Call, Rating  # noqa: E402
+
+LOOPBACK = "127.0.0.1"
+AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
+FLOW = "rating"
+SEED = 12345
+REQUEST_TIMEOUT_S = 15.0  # Twilio's own limit for a webhook answer
+PHASE_BUDGET_S = 45.0  # after this, a phase's remaining requests fail at once
+STARTUP_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+BUSY_PROMPT = "system_busy"
+BARE_APP = "bench.bare_app:create_app()"
+BARE_PATH = "/twiml"
+PROBE_PATH = "/prompts/zh-CN/thanks.wav"
+# Share of calls per answer pattern (see `plan_calls`).
+MIX = (("valid", 0.6), ("invalid_then_valid", 0.2), ("silent_then_valid", 0.1), ("silent", 0.1))
+LOG_PATTERNS = ("Traceback", "ERROR", "database is locked", "WORKER TIMEOUT")
+
+
+# --- the calls ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One simulated call: its answers and the rating level it must end with (or None)."""
+
+    kind: str
+    script: CallScript
+    level: str | None
+
+
+def plan_calls(count: int, rng: random.Random) -> list[Plan]:
+    """`count` calls in the proportions of `MIX`, shuffled; keys come from the flow file."""
+    ask = load_flow(FLOW).nodes[load_flow(FLOW).start]
+    levels = {key: route.rate for key, route in ask.keys.items() if route.rate}
+    invalid = [key for key in "0123456789#" if key not in ask.keys and key != ask.repeat_key]
+    silences = [SILENCE] * (ask.max_reasks + 1)
+    kinds = [kind for kind, share in MIX[1:] for _ in range(round(share * count))]
+    kinds = [MIX[0][0]] * (count - len(kinds)) + kinds
+    rng.shuffle(kinds)
+    plans = []
+    for kind in kinds:
+        key = rng.choice(sorted(levels))
+        answers = {
+            "valid": [key],
+            "invalid_then_valid": [rng.choice(invalid), key],
+            "silent_then_valid": [SILENCE, key],
+            "silent": silences,
+        }[kind]
+        level = None if kind == "silent" else levels[key]
+        plans.append(Plan(kind, CallScript(answers=list(answers)), level))
+    return plans
+
+
+# --- timing HTTP client --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One HTTP request: its path, how long it took and whether it got a 200."""
+
+    path: str
+    seconds: float
+    ok: bool
+
+
+class TimedClient:
+    """A `Transport` for the simulator that times every request (one session per thread)."""
+
+    def __init__(self, budget_s: float) -> None:
+        self.deadline = time.monotonic() + budget_s
+        self.samples: list[Sample] = []
+        self.failures: dict[str, int] = {}
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+        path = urlsplit(url).path
+        if time.monotonic() > self.deadline:
+            self._record(path, 0.0, "over the time budget")
+            return 0, ""
+        start = time.perf_counter()
+        try:
+            response = self._session().post(
+                url, data=form, headers=headers, timeout=REQUEST_TIMEOUT_S
+            )
+        except requests.RequestException as error:
+            self._record(path, time.perf_counter() - start, type(error).__name__)
+            return 0, ""
+        status = response.status_code
+        self._record(path, time.perf_counter() - start, None if status == 200 else f"HTTP {status}")
+        return status, response.text
+
+    def close(self) -> None:
+        for session in self._sessions:
+            session.close()
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def _record(self, path: str, seconds: float, failure: str | None) -> None:
+        with self._lock:
+            self.samples.append(Sample(path, seconds, failure is None))
+            if failure:
+                self.failures[failure] = self.failures.get(failure, 0) + 1
+
+
+# --- statistics ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Request figures of one phase."""
+
+    requests: int
+    errors: int
+    elapsed_s: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+
+    @classmethod
+    def of(cls, samples: Sequence[Sample], elapsed_s: float) -> Stats:
+        latencies = sorted(sample.seconds * 1000 for sample in samples)
+        return cls(
+            requests=len(samples),
+            errors=sum(not sample.ok for sample in samples),
+            elapsed_s=elapsed_s,
+            p50_ms=percentile(latencies, 0.50),
+            p99_ms=percentile(latencies, 0.99),
+            max_ms=latencies[-1] if latencies else math.nan,
+        )
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.elapsed_s if self.elapsed_s else math.nan
+
+
+def percentile(ordered: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile of an already sorted sequence."""
+    if not ordered:
+        return math.nan
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+@dataclass(frozen=True)
+class CallsResult:
+    """The service phase: request figures, and how the calls went."""
+
+    stats: Stats
+    calls: int
+    crashed: dict[str, int]  # exception raised by the simulator -> calls
+    busy: int  # calls that heard the "system busy" fallback
+    failures: dict[str, int]
+
+    @property
+    def calls_per_second(self) -> float:
+        return self.calls / self.stats.elapsed_s if self.stats.elapsed_s else math.nan
+
+
+# --- the phases ----------------------------------------------------------------------
+
+
+def drive_calls(base_url: str, plans: Sequence[Plan], concurrency: int) -> CallsResult:
+    """Place every planned call, `concurrency` at a time, timing each request."""
+    client = TimedClient(PHASE_BUDGET_S)
+    simulator = Simulator(base_url, AUTH_TOKEN, client)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        futures = [pool.submit(simulator.call, plan.script) for plan in plans]
+    elapsed = time.perf_counter() - start
+    client.close()
+    crashed: dict[str, int] = {}
+    busy = 0
+    for future in futures:
+        outcome = _outcome(future, crashed)
+        busy += outcome is not None and BUSY_PROMPT in outcome.heard
+    stats = Stats.of(client.samples, elapsed)
+    return CallsResult(stats, len(plans), crashed, busy, client.failures)
+
+
+def _outcome(future: Future[CallOutcome], crashed: dict[str, int]) -> CallOutcome | None:
+    try:
+        return future.result()
+    except Exception as error:  # a bad answer from the service: count it, go on
+        name = type(error).__name__
+        crashed[name] = crashed.get(name, 0) + 1
+        return None
+
+
+def drive_bare(url: str, total: int, concurrency: int) -> tuple[Stats, dict[str, int]]:
+    """POST `total` webhook-like forms to the bare app, `concurrency` at a time."""
+    client = TimedClient(PHASE_BUDGET_S)
+    form = {
+        "CallSid": "CA" + "0" * 32,
+        "AccountSid": "AC" + "0" * 32,
+        "From": "+8613800000000",
+        "To": "+8612345000000",
+        "Direction": "inbound",
+        "ApiVersion": "2010-04-01",
+        "CallStatus": "in-progress",
+        "Digits": "3",
+    }
+    headers = {"X-Twilio-Signature": "x" * 28}
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(lambda _: client(url, form, headers), range(total)))
+    elapsed = time.perf_counter() - start
+    client.close()
+    return Stats.of(client.samples, elapsed), client.failures
+
+
+# --- processes -----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Terminate a process we started; kill it if it does not stop in time."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(STOP_TIMEOUT_S)
+
+
+@contextmanager
+def redis_server(workdir: Path) -> Iterator[str]:
+    """A throw-away redis-server on a free loopback port (as in tests/conftest.py)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed: run script/setup")
+    port = free_port()
+    workdir.mkdir()
+    command = [binary, "--port", str(port), "--bind", LOOPBACK, "--save", ""]
+    command += ["--appendonly", "no", "--dir", str(workdir)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    try:
+        url = f"redis://{LOOPBACK}:{port}/0"
+        _wait_for_redis(url, process)
+        yield url
+    finally:
+        stop(process)
+
+
+def _wait_for_redis(url: str, process: subprocess.Popen[bytes]) -> None:
+    client = Redis.from_url(url, socket_timeout=1)
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            client.ping()
+            return
+        except Exception:
+            time.sleep(0.05)
+    raise RuntimeError(f"redis-server did not answer on {url}")
+
+
+def procfile_web_command(port: int, workers: int | None, threads: int | None) -> list[str]:
+    """The Procfile's `web` command for this run: our port, loopback only, venv gunicorn."""
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    line = next((item for item in lines if item.startswith("web:")), None)
+    if line is None:
+        raise RuntimeError("Procfile has no web: line")
+    values = {"PORT": str(port), "WEB_CONCURRENCY": workers, "WEB_THREADS": threads}
+
+    def expand(match: re.Match[str]) -> str:
+        value = values.get(match[1])
+        return str(value) if value is not None else (match[2] or "")
+
+    argv = shlex.split(re.sub(r"\$\{(\w+)(?::-([^}]*))?\}", expand, line.removeprefix("web:")))
+    if argv[0] != "gunicorn" or argv[-1].startswith("-"):
+        raise RuntimeError(f"expected `web: gunicorn [flags] APP` in the Procfile: {line}")
+    argv[0] = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
+    return _bind_loopback(argv, port)
+
+
+def _bind_loopback(argv: list[str], port: int) -> list[str]:
+    address = f"{LOOPBACK}:{port}"
+    for index, arg in enumerate(argv):
+        if arg in ("-b", "--bind"):
+            argv[index + 1] = address
+            return argv
+        if arg.startswith("--bind="):
+            argv[index] = f"--bind={address}"
+            return argv
+    return [argv[0], "--bind", address, *argv[1:]]
+
+
+def flag(argv: Sequence[str], name: str) -> str:
+    """The value of `name` in a gunicorn command line (for the report)."""
+    return argv[argv.index(name) + 1] if name in argv else "?"
+
+
+@contextmanager
+def gunicorn(argv: list[str], port: int, env: dict[str, str], logs: Path) -> Iterator[str]:
+    """Run gunicorn from the project root; stdout (access log) and stderr go to `logs`."""
+    with (
+        (logs.with_suffix(".access.log")).open("wb") as stdout,
+        (logs.with_suffix(".stderr.log")).open("wb") as stderr,
+    ):
+        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=stdout, stderr=stderr)
+        try:
+            base_url = f"http://{LOOPBACK}:{port}"
+            _wait_for_http(base_url + PROBE_PATH, process, logs.with_suffix(".stderr.log"))
+            yield base_url
+        finally:
+            stop(process)
+
+
+def _wait_for_http(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            requests.get(url, timeout=2)  # any HTTP answer, 404 included, means it is up
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    tail = log.read_text(errors="replace")[-2000:]
+    raise RuntimeError(f"gunicorn did not answer at {url}; its log ends with:\n{tail}")
+
+
+def service_env(workdir: Path, database_url: str, redis_url: str, port: int) -> dict[str, str]:
+    """The environment a deployment would set, pointing at this run's throw-away stores."""
+    env = dict(os.environ)
+    env.pop("WORKORDER_WEBHOOK_URL", None)  # never call out of the machine
+    env |= {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "PUBLIC_BASE_URL": f"http://{LOOPBACK}:{port}",
+        "IVR_INSTANCE_DIR": str(workdir / "instance"),
+    }
+    return env
+
+
+# --- checks --------------------------------------------------------------------------
+
+
+def check_database(database_url: str, plans: Sequence[Plan]) -> list[str]:
+    """Problems found: calls rated though they should not be, missing or wrong levels."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            statement = select(Call.call_sid, Rating.level).join(Rating, Rating.call_id == Call.id)
+            rated = dict(connection.execute(statement).all())
+    finally:
+        engine.dispose()
+    expected = {plan.script.call_sid: plan.level for plan in plans if plan.level}
+    silent = {plan.script.call_sid for plan in plans if plan.kind == "silent"}
+    problems = []
+    if len(rated) != len(expected):
+        problems.append(f"{len(rated)} ratings, expected {len(expected)} (calls with a valid key)")
+    if missing := expected.keys() - rated.keys():
+        problems.append(f"{len(missing)} calls that pressed a valid key are unrated")
+    if silent_rated := silent & rated.keys():
+        problems.append(f"{len(silent_rated)} silence-only calls have a rating")
+    wrong = [sid for sid, level in expected.items() if rated.get(sid, level) != level]
+    if wrong:
+        problems.append(f"{len(wrong)} ratings have another level than the key pressed")
+    return problems
+
+
+def scan_log(path: Path) -> dict[str, int]:
+    """How many lines of a gunicorn log mention each of `LOG_PATTERNS`."""
+    lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+    return {pattern: sum(pattern in line for line in lines) for pattern in LOG_PATTERNS}
+
+
+# --- report --------------------------------------------------------------------------
+
+
+def print_report(service: CallsResult, bare: Stats, bare_failures: dict[str, int]) -> None:
+    s = service.stats
+    print(f"{'':8} {'calls':>6} {'requests':>8} {'errors':>6} {'calls/s':>8} {'req/s':>8}", end="")
+    print(f" {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    print(
+        f"{'service':8} {service.calls:>6} {s.requests:>8} {s.errors:>6}"
+        f" {service.calls_per_second:>8.1f} {s.per_second:>8.1f}"
+        f" {s.p50_ms:>8.1f} {s.p99_ms:>8.1f} {s.max_ms:>8.1f}"
+    )
+    print(
+        f"{'bare':8} {'-':>6} {bare.requests:>8} {bare.errors:>6} {'-':>8} {bare.per_second:>8.1f}"
+        f" {bare.p50_ms:>8.1f} {bare.p99_ms:>8.1f} {bare.max_ms:>8.1f}"
+    )
+    print(
+        f"ratios: p50 service/bare {s.p50_ms / bare.p50_ms:.2f}x,"
+        f" p99 service/bare {s.p99_ms / bare.p99_ms:.2f}x,"
+        f" req/s bare/service {bare.per_second / s.per_second:.2f}x"
+    )
+    if service.failures or bare_failures:
+        print(f"request failures: service {service.failures or '-'}, bare {bare_failures or '-'}")
+    if service.crashed:
+        print(f"calls the simulator could not finish: {service.crashed}")
+    print(f"calls that heard '{BUSY_PROMPT}' (the webhook's error fallback): {service.busy}")
+
+
+def print_log_scan(name: str, counts: dict[str, int]) -> None:
+    found = ", ".join(f"{count} {pattern!r}" for pattern, count in counts.items())
+    print(f"gunicorn log ({name}): {found}")
+
+
+# --- main ----------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--calls", type=int, default=300, help="simulated calls (300)")
+    parser.add_argument("--concurrency", type=int, default=20, help="concurrent callers (20)")
+    parser.add_argument("--workers", type=int, help="gunicorn workers (the Procfile's default)")
+    parser.add_argument("--threads", type=int, help="threads per worker (the Procfile's default)")
+    args = parser.parse_args(argv)
+    if args.calls < 1 or args.concurrency < 1:
+        parser.error("--calls and --concurrency must be at least 1")
+    return args
+
+
+def run(args: argparse.Namespace, workdir: Path) -> bool:
+    """The whole benchmark in `workdir`; True when every check passed."""
+    database_url = f"sqlite:///{workdir / 'ivr.sqlite3'}"
+    upgrade(database_url)
+    service_port, bare_port = free_port(), free_port()
+    service_argv = procfile_web_command(service_port, args.workers, args.threads)
+    bare_argv = [*procfile_web_command(bare_port, args.workers, args.threads)[:-1], BARE_APP]
+    print("service:", shlex.join(service_argv))
+    print(f"calls {args.calls}, concurrency {args.concurrency}, workers", end=" ")
+    print(f"{flag(service_argv, '--workers')}, threads {flag(service_argv, '--threads')}")
+    plans = plan_calls(args.calls, random.Random(SEED))
+    stack = ExitStack()
+    try:
+        redis_url = stack.enter_context(redis_server(workdir / "redis"))
+        env = service_env(workdir, database_url, redis_url, service_port)
+        service_url = stack.enter_context(
+            gunicorn(service_argv, service_port, env, workdir / "service")
+        )
+        bare_url = stack.enter_context(gunicorn(bare_argv, bare_port, env, workdir / "bare"))
+        service = drive_calls(service_url, plans, args.concurrency)
+        bare, bare_failures = drive_bare(
+            bare_url + BARE_PATH, service.stats.requests, args.concurrency
+        )
+    finally:
+        stack.close()  # gunicorns, then redis
+    print_report(service, bare, bare_failures)
+    problems = check_database(database_url, plans)
+    print("db check: ok" if not problems else "db check: MISMATCH: " + "; ".join(problems))
+    logs = {name: scan_log(workdir / f"{name}.stderr.log") for name in ("service", "bare")}
+    for name, counts in logs.items():
+        print_log_scan(name, counts)
+    clean_logs = all(counts["Traceback"] == 0 for counts in logs.values())
+    errors = service.stats.errors + bare.errors + sum(service.crashed.values()) + service.busy
+    return not problems and errors == 0 and clean_logs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="ivr-bench-"))
+    ok = False
+    try:
+        ok = run(args, workdir)
+    except Exception as error:
+        print(f"benchmark failed: {type(error).__name__}: {error}", file=sys.stderr)
+    finally:
+        if ok:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"logs and database kept in {workdir}", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
