@@ -71,6 +71,7 @@ AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
 FLOW = "rating"
 SEED = 12345
 REQUEST_TIMEOUT_S = 15.0  # Twilio's own limit for a webhook answer
+SLOW_MS = 1000
 PHASE_BUDGET_S = 45.0  # after this, a phase's remaining requests fail at once
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
@@ -190,6 +191,7 @@ class Stats:
     p50_ms: float
     p99_ms: float
     max_ms: float
+    slow: int  # requests that took longer than SLOW_MS
 
     @classmethod
     def of(cls, samples: Sequence[Sample], elapsed_s: float) -> Stats:
@@ -201,7 +203,16 @@ class Stats:
             p50_ms=percentile(latencies, 0.50),
             p99_ms=percentile(latencies, 0.99),
             max_ms=latencies[-1] if latencies else math.nan,
+            slow=sum(latency > SLOW_MS for latency in latencies),
         )
+
+    @classmethod
+    def by_path(cls, samples: Sequence[Sample], elapsed_s: float) -> dict[str, Stats]:
+        paths = sorted({sample.path for sample in samples})
+        return {
+            path: cls.of([sample for sample in samples if sample.path == path], elapsed_s)
+            for path in paths
+        }
 
     @property
     def per_second(self) -> float:
@@ -224,6 +235,7 @@ class CallsResult:
     crashed: dict[str, int]  # exception raised by the simulator -> calls
     busy: int  # calls that heard the "system busy" fallback
     failures: dict[str, int]
+    by_path: dict[str, Stats]
 
     @property
     def calls_per_second(self) -> float:
@@ -248,7 +260,8 @@ def drive_calls(base_url: str, plans: Sequence[Plan], concurrency: int) -> Calls
         outcome = _outcome(future, crashed)
         busy += outcome is not None and BUSY_PROMPT in outcome.heard
     stats = Stats.of(client.samples, elapsed)
-    return CallsResult(stats, len(plans), crashed, busy, client.failures)
+    by_path = Stats.by_path(client.samples, elapsed)
+    return CallsResult(stats, len(plans), crashed, busy, client.failures, by_path)
 
 
 def _outcome(future: Future[CallOutcome], crashed: dict[str, int]) -> CallOutcome | None:
@@ -466,6 +479,12 @@ def print_report(service: CallsResult, bare: Stats, bare_failures: dict[str, int
         f" p99 service/bare {s.p99_ms / bare.p99_ms:.2f}x,"
         f" req/s bare/service {bare.per_second / s.per_second:.2f}x"
     )
+    for path, stats in service.by_path.items():
+        print(
+            f"  {path:<20} {stats.requests:>5} requests, p50 {stats.p50_ms:.1f} ms,"
+            f" p99 {stats.p99_ms:.1f} ms, max {stats.max_ms:.1f} ms,"
+            f" {stats.slow} over {SLOW_MS} ms"
+        )
     if service.failures or bare_failures:
         print(f"request failures: service {service.failures or '-'}, bare {bare_failures or '-'}")
     if service.crashed:

@@ -9,12 +9,14 @@ from typing import Any
 from flask import Flask
 
 from ivr.config import Settings
+from ivr.logging_setup import configure_logging
 
 log = logging.getLogger(__name__)
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app from the environment; `overrides` replaces settings (for tests)."""
+    configure_logging()
     app = Flask(__name__)
     settings = Settings.from_env()
     if overrides:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from datetime import datetime
@@ -10,21 +9,14 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from ivr.logging_setup import configure_logging
 from storage.db import database_url, make_engine, make_session_factory, transaction
-
-
-def _configure_logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
 
 
 @click.group()
 def main() -> None:
     """Post-call satisfaction ratings (好差评) for a 12345 hotline."""
-    _configure_logging()
+    configure_logging()
 
 
 @main.group()

@@ -27,11 +27,11 @@ def read_dev_env() -> dict[str, str]:
 
 
 def ensure_dev_env(port: int) -> dict[str, str]:
-    """Make the development token and base URL once; keep them afterwards."""
+    """Make the development token once (kept afterwards); the base URL follows `port`."""
     values = read_dev_env()
     values.setdefault("TWILIO_AUTH_TOKEN", "dev-" + secrets.token_hex(16))
     values.setdefault("TWILIO_ACCOUNT_SID", "AC" + "0" * 32)
-    values["PUBLIC_BASE_URL"] = values.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}"
+    values["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
     path = dev_env_path()
     path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
     path.chmod(0o600)

@@ -138,7 +138,7 @@ def test_a_failing_job_keeps_its_error_and_stays_pending(
 
 
 def test_sweep_marks_callbacks_overdue_as_of_the_given_time(place_call, sessions):
-    script, _ = place_call("4")
+    place_call("4")
     with sessions() as session:
         due_at = session.scalars(select(Callback)).one().due_at
     runner = CliRunner()
