@@ -40,6 +40,7 @@ import random
 import re
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -548,8 +549,13 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
     return not problems and errors == 0 and clean_logs
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds through the `finally` blocks that stop servers
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     workdir = Path(tempfile.mkdtemp(prefix="ivr-bench-"))
     ok = False
     try:

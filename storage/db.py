@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -37,7 +38,14 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _configure_sqlite)
     event.listen(engine, "begin", _begin_immediate)
+    _WRITE_LOCKS[engine] = threading.Lock()
     return engine
+
+
+# SQLite has one writer at a time, and its busy handler retries after sleeps rather
+# than queueing: threads of one process that race for the lock can lose for seconds.
+# They take turns on this lock instead, so only processes compete inside SQLite.
+_WRITE_LOCKS: dict[Engine, threading.Lock] = {}
 
 
 def _configure_sqlite(dbapi_connection, _record) -> None:
@@ -62,8 +70,13 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def _turn(factory: sessionmaker[Session]) -> AbstractContextManager:
+    lock = _WRITE_LOCKS.get(factory.kw.get("bind"))
+    return lock if lock is not None else nullcontext()
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose work is committed at the end, or rolled back on error."""
-    with factory() as session, session.begin():
+    with _turn(factory), factory() as session, session.begin():
         yield session
