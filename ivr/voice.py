@@ -94,9 +94,9 @@ def _goodbye(lang: str, *names: str) -> Response:
 
 def _finish(session: Session) -> None:
     """After commit: hand the jobs the transaction recorded to the queue."""
-    job_ids = session.info.pop("outbox_ids", [])
-    if job_ids:
-        send_after_commit(db_sessions(), redis_client(), job_ids)
+    jobs = session.info.pop("outbox_jobs", [])
+    if jobs:
+        send_after_commit(db_sessions(), redis_client(), jobs)
 
 
 @bp.errorhandler(Exception)

@@ -1,26 +1,23 @@
 """Operations on calls and their ratings, safe under duplicate and concurrent deliveries.
 
-Every insert that a repeated webhook could repeat goes through `insert_once`, an
-`INSERT … ON CONFLICT DO NOTHING` on the table's unique key: the database, not the
-application, decides which of two concurrent deliveries wins.
+Every insert that a repeated webhook could repeat goes through `insert_once`: the
+database, not the application, decides which of two concurrent deliveries wins.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage.inserts import insert_once
 from storage.models import (
     CALLBACK_OPEN,
     DISPOSITION_IN_PROGRESS,
     DISPOSITION_RATED,
     LEVEL_CATEGORY,
-    Base,
     Call,
     Callback,
     CallEvent,
@@ -32,21 +29,6 @@ from storage.types import utcnow
 
 CALLBACK_DUE_AFTER = timedelta(hours=48)
 MAX_TICKETS = 50
-
-
-def insert_once(
-    session: Session, model: type[Base], values: dict[str, Any], key: str
-) -> int | None:
-    """Insert a row unless one with the same unique `key` exists; return the new id or None."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(model)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=[key])
-        .returning(model.__table__.c.id)
-    )
-    return session.execute(statement).scalar_one_or_none()
 
 
 @dataclass(frozen=True)
@@ -65,8 +47,10 @@ class CallDetails:
 
 def get_or_create_call(session: Session, call_sid: str, details: CallDetails) -> Call:
     """The call with `call_sid`, created on first sight; blanks are filled, nothing overwritten."""
-    insert_once(session, Call, {"call_sid": call_sid, "created_at": utcnow()}, "call_sid")
-    call = session.scalars(select(Call).where(Call.call_sid == call_sid)).one()
+    call = find_call(session, call_sid)
+    if call is None:
+        insert_once(session, Call, {"call_sid": call_sid, "created_at": utcnow()}, "call_sid")
+        call = session.scalars(select(Call).where(Call.call_sid == call_sid)).one()
     if details.lang:
         call.lang = details.lang  # the survey URL is the authority on the language
     for name in ("caller", "called", "agent", "dept", "dial_call_status"):

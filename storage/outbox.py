@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from storage.inserts import insert_once
 from storage.models import OutboxJob
 
 DEFAULT_QUEUE = "default"
@@ -19,20 +20,17 @@ RESEND_AFTER = timedelta(minutes=5)
 
 def add_job(
     session: Session, func: str, args: dict[str, Any], dedupe_key: str, queue: str = DEFAULT_QUEUE
-) -> OutboxJob:
+) -> int | None:
     """Record a job to run after commit; the same `dedupe_key` is recorded once.
 
-    The new job's id is noted in `session.info["outbox_ids"]`, for the caller to send
-    once the transaction has committed.
+    Returns the new job's id (None if the key was already recorded) and notes it in
+    `session.info["outbox_jobs"]`, for the caller to send once the transaction commits.
     """
-    existing = session.scalars(select(OutboxJob).where(OutboxJob.dedupe_key == dedupe_key)).first()
-    if existing is not None:
-        return existing
-    job = OutboxJob(queue=queue, func=func, args=args, dedupe_key=dedupe_key)
-    session.add(job)
-    session.flush()
-    session.info.setdefault("outbox_ids", []).append(job.id)
-    return job
+    values = {"queue": queue, "func": func, "args": args, "dedupe_key": dedupe_key}
+    job_id = insert_once(session, OutboxJob, values, "dedupe_key")
+    if job_id is not None:
+        session.info.setdefault("outbox_jobs", []).append((job_id, queue))
+    return job_id
 
 
 def jobs_to_send(session: Session, now: datetime, limit: int = 500) -> list[OutboxJob]:

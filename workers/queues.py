@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import transaction
@@ -29,34 +29,23 @@ def queue(name: str, redis: Redis) -> Queue:
     return Queue(name, connection=redis, default_timeout=JOB_TIMEOUT_S)
 
 
-def send_after_commit(factory: sessionmaker[Session], redis: Redis, job_ids: Sequence[int]) -> int:
-    """Send the given just-committed jobs; on a Redis failure leave them to the sweep."""
-    if not job_ids:
-        return 0
-
-    def unsent(session: Session) -> Sequence[OutboxJob]:
-        statement = select(OutboxJob).where(
-            OutboxJob.id.in_(job_ids), OutboxJob.enqueued_at.is_(None), OutboxJob.done_at.is_(None)
-        )
-        return session.scalars(statement).all()
-
-    return _send(factory, redis, unsent)
+def send_after_commit(
+    factory: sessionmaker[Session], redis: Redis, jobs: Sequence[tuple[int, str]]
+) -> int:
+    """Send just-committed (id, queue) jobs; if Redis fails, the sweep sends them later."""
+    return _mark_sent(factory, _enqueue(redis, jobs))
 
 
 def resend_pending(factory: sessionmaker[Session], redis: Redis) -> int:
     """Send every job never sent or presumed lost (the sweep's duty)."""
-    return _send(factory, redis, lambda session: jobs_to_send(session, utcnow()))
-
-
-def _send(
-    factory: sessionmaker[Session],
-    redis: Redis,
-    select_jobs: Callable[[Session], Sequence[OutboxJob]],
-) -> int:
+    with transaction(factory) as session:
+        jobs = [(job.id, job.queue) for job in jobs_to_send(session, utcnow())]
     # Redis is never called inside a transaction: on SQLite that would hold the
     # write lock for as long as a dead Redis takes to time out.
-    with transaction(factory) as session:
-        jobs = [(job.id, job.queue) for job in select_jobs(session)]
+    return _mark_sent(factory, _enqueue(redis, jobs))
+
+
+def _enqueue(redis: Redis, jobs: Sequence[tuple[int, str]]) -> list[int]:
     sent: list[int] = []
     for job_id, queue_name in jobs:
         try:
@@ -64,11 +53,14 @@ def _send(
                 RUNNER, job_id, job_id=f"outbox-{job_id}", failure_ttl=7 * 86400
             )
         except RedisError as error:
-            log.warning(
-                "redis unavailable, %d job(s) left for the sweep: %s", len(jobs) - len(sent), error
-            )
+            left = len(jobs) - len(sent)
+            log.warning("redis unavailable, %d job(s) left for the sweep: %s", left, error)
             break
         sent.append(job_id)
+    return sent
+
+
+def _mark_sent(factory: sessionmaker[Session], sent: list[int]) -> int:
     if sent:
         with transaction(factory) as session:
             session.execute(
