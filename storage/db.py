@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -38,14 +40,61 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _configure_sqlite)
     event.listen(engine, "begin", _begin_immediate)
-    _WRITE_LOCKS[engine] = threading.Lock()
+    database = engine.url.database
+    file_lock = None if not database or database == ":memory:" else f"{database}-writer.lock"
+    _WRITER_TURNS[engine] = WriterTurn(file_lock)
     return engine
 
 
-# SQLite has one writer at a time, and its busy handler retries after sleeps rather
-# than queueing: threads of one process that race for the lock can lose for seconds.
-# They take turns on this lock instead, so only processes compete inside SQLite.
-_WRITE_LOCKS: dict[Engine, threading.Lock] = {}
+class DatabaseBusy(TimeoutError):
+    """The SQLite database stayed locked for longer than the busy timeout."""
+
+
+class WriterTurn:
+    """Makes writers of one SQLite database wait their turn, for a bounded time.
+
+    SQLite has one writer at a time, and its busy handler retries after ever longer
+    sleeps instead of queueing, so under load an unlucky request can wait seconds
+    while others overtake it. Threads of a process queue on a lock; the thread at the
+    head of each process's queue then takes an `flock` of a file beside the database.
+    """
+
+    POLL_S = 0.002
+
+    def __init__(self, lock_path: str | None) -> None:
+        self.thread_lock = threading.Lock()
+        self.lock_path = lock_path
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        if not self.thread_lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise DatabaseBusy("database busy: no turn to write")
+        try:
+            if self.lock_path is None:
+                yield
+                return
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                self._lock_file(fd, deadline)
+                yield
+            finally:
+                os.close(fd)  # releases the flock
+        finally:
+            self.thread_lock.release()
+
+    def _lock_file(self, fd: int, deadline: float) -> None:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise DatabaseBusy("database busy: another process holds it") from None
+                time.sleep(self.POLL_S)
+
+
+_WRITER_TURNS: dict[Engine, WriterTurn] = {}
 
 
 def _configure_sqlite(dbapi_connection, _record) -> None:
@@ -71,8 +120,8 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def _turn(factory: sessionmaker[Session]) -> AbstractContextManager:
-    lock = _WRITE_LOCKS.get(factory.kw.get("bind"))
-    return lock if lock is not None else nullcontext()
+    turn = _WRITER_TURNS.get(factory.kw.get("bind"))
+    return turn() if turn is not None else nullcontext()
 
 
 @contextmanager

@@ -1,0 +1,63 @@
+"""A locked SQLite database: the caller hears a polite goodbye in bounded time, nothing half-written."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import time
+
+import pytest
+
+import storage.db
+from ivr import create_app
+from storage.models import Rating
+from tests.conftest import BASE_URL, sign, twiml_verbs
+from tests.helpers import count
+
+PATH = "/voice/survey/input?lang=zh-CN&node=ask&reasks=0"
+FORM = {"CallSid": "CA" + "e" * 32, "Digits": "4", "CallStatus": "in-progress"}
+HEADERS = {"X-Twilio-Signature": sign(BASE_URL + PATH, FORM)}
+
+
+@pytest.fixture
+def short_timeout_client(env, monkeypatch):
+    monkeypatch.setattr(storage.db, "SQLITE_BUSY_TIMEOUT_MS", 300)
+    return create_app().test_client()
+
+
+def _timed_post(client):
+    started = time.monotonic()
+    response = client.post(PATH, data=FORM, headers=HEADERS)
+    return response, time.monotonic() - started
+
+
+def test_another_process_holding_the_writer_turn(short_timeout_client, database_url, sessions):
+    lock_path = database_url.removeprefix("sqlite:///") + "-writer.lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        response, took = _timed_post(short_timeout_client)
+    finally:
+        os.close(fd)
+    assert twiml_verbs(response) == ["Play", "Hangup"]
+    assert "system_busy" in response.get_data(as_text=True)
+    assert took < 3
+    assert count(sessions, Rating) == 0
+    response, _ = _timed_post(short_timeout_client)
+    assert "thanks_bad" in response.get_data(as_text=True), "works again once released"
+    assert count(sessions, Rating) == 1
+
+
+def test_a_foreign_connection_locking_the_database(short_timeout_client, database_url, sessions):
+    """E.g. an operator's sqlite3 shell in the middle of a write."""
+    foreign = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    foreign.execute("BEGIN IMMEDIATE")
+    try:
+        response, took = _timed_post(short_timeout_client)
+    finally:
+        foreign.execute("ROLLBACK")
+        foreign.close()
+    assert "system_busy" in response.get_data(as_text=True)
+    assert took < 3
+    assert count(sessions, Rating) == 0
