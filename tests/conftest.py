@@ -7,11 +7,13 @@ import shutil
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from redis import Redis
+from sqlalchemy.engine import make_url
 
 from ivr import create_app
 from ivr.simulate import CallScript, Simulator
@@ -74,10 +76,30 @@ def redis_url(redis_server) -> str:
 
 @pytest.fixture
 def database_url(tmp_path) -> str:
-    """A fresh, migrated SQLite database file."""
-    url = f"sqlite:///{tmp_path / 'ivr.sqlite3'}"
+    """A fresh, migrated database: an SQLite file, or a new PostgreSQL database when
+    `IVR_TEST_POSTGRES_URL` names a server (e.g. `postgresql://ivr:ivr@localhost/postgres`)."""
+    server = os.environ.get("IVR_TEST_POSTGRES_URL")
+    if not server:
+        url = f"sqlite:///{tmp_path / 'ivr.sqlite3'}"
+        upgrade(url)
+        yield url
+        return
+    name = f"ivr_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(server).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
     upgrade(url)
-    return url
+    yield url
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture
+def sqlite_only(database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite-specific behaviour")
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ HEADERS = {"X-Twilio-Signature": sign(BASE_URL + PATH, FORM)}
 
 
 @pytest.fixture
-def short_timeout_client(env, monkeypatch):
+def short_timeout_client(env, monkeypatch, sqlite_only):
     monkeypatch.setattr(storage.db, "SQLITE_BUSY_TIMEOUT_MS", 300)
     return create_app().test_client()
 

@@ -53,7 +53,7 @@ def test_db_upgrade_command_is_idempotent(tmp_path, monkeypatch):
     } <= tables
 
 
-def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(database_url):
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(database_url, sqlite_only):
     engine = make_engine(database_url)
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
