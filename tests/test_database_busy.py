@@ -1,4 +1,4 @@
-"""A locked SQLite database: the caller hears a polite goodbye in bounded time, nothing half-written."""
+"""A locked SQLite database: a polite goodbye in bounded time, and nothing half-written."""
 
 from __future__ import annotations
 
