@@ -5,25 +5,42 @@ diagram, and rendered by any telephony adapter.
 """
 
 from callflows.engine import (
+    CATEGORY,
+    LEVELS,
+    LISTEN_RATING,
+    LISTEN_REASON,
     Flow,
     FlowError,
+    Heard,
     KeyPressed,
     NoInput,
+    NotUnderstood,
     Position,
+    Recorded,
+    SpeechLate,
     Start,
     Step,
-    load_flow,
     step,
 )
+from callflows.loader import load_flow, parse_flow
 
 __all__ = [
+    "CATEGORY",
+    "LEVELS",
+    "LISTEN_RATING",
+    "LISTEN_REASON",
     "Flow",
     "FlowError",
+    "Heard",
     "KeyPressed",
     "NoInput",
+    "NotUnderstood",
     "Position",
+    "Recorded",
+    "SpeechLate",
     "Start",
     "Step",
     "load_flow",
+    "parse_flow",
     "step",
 ]

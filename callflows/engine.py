@@ -1,19 +1,14 @@
-"""A pure engine for call flows: `step(flow, position, event) -> Step`.
+"""A pure engine for call flows: `step(flow, position, event, speech=...) -> Step`.
 
-A flow is a set of nodes loaded from a TOML file in this folder. The engine keeps
-no state of its own: the caller's position (node and re-asks used) comes in with
-each event and goes out in the returned `Step`, so that it can travel in the URLs a
-telephony adapter writes.
+The engine keeps no state of its own: the caller's position comes in with each
+event and goes out in the returned `Step`, so that it can travel in the URLs a
+telephony adapter writes. Speech is recognised elsewhere; the engine only sees its
+outcome (`Heard`, `NotUnderstood`, `SpeechLate`).
 """
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
-
-FLOWS_DIR = Path(__file__).parent
+from dataclasses import dataclass, field, replace
 
 LEVELS = (
     "very_satisfied",
@@ -22,7 +17,17 @@ LEVELS = (
     "dissatisfied",
     "very_dissatisfied",
 )
+CATEGORY = {
+    "very_satisfied": "good",
+    "satisfied": "good",
+    "basically_satisfied": "neutral",
+    "dissatisfied": "bad",
+    "very_dissatisfied": "bad",
+}
 DISPOSITIONS = ("rated", "no_input", "hung_up", "not_served", "in_progress")
+HEARD = "heard"  # a key route that rates with the level heard in speech (read-back)
+LISTEN_RATING = "rating"
+LISTEN_REASON = "reason"
 
 
 class FlowError(ValueError):
@@ -31,19 +36,20 @@ class FlowError(ValueError):
 
 @dataclass(frozen=True)
 class KeyRoute:
-    """Where a key leads, and the rating it gives (if any)."""
+    """What a key does: rate (a level, or the level heard), or go to another node."""
 
-    next: str
+    next: str | None = None
     rate: str | None = None
+    reask: bool = False  # going there counts as asking again
 
 
 @dataclass(frozen=True)
 class Node:
-    """One state of a flow: either waits for a key, or ends the call."""
+    """One state of a flow: asks for a key (maybe speech), records a reason, or ends."""
 
     name: str
-    prompt: str
-    input: str | None = None
+    prompts: tuple[str, ...]
+    kind: str  # "ask", "record" or "end"
     end: str | None = None
     timeout_seconds: int = 5
     max_reasks: int = 0
@@ -51,24 +57,33 @@ class Node:
     on_exhausted: str | None = None
     invalid_prompt: str | None = None
     no_input_prompt: str | None = None
+    not_understood_prompt: str | None = None
+    speech_late_prompt: str | None = None
+    listen_prompts: tuple[str, ...] = ()
+    listen_seconds: int = 0
+    on_uncertain: str | None = None
+    next: str | None = None
     keys: dict[str, KeyRoute] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Flow:
-    """A named set of nodes with a start node."""
+    """A named set of nodes, a start node, and where a rating leads by its category."""
 
     name: str
     start: str
     nodes: dict[str, Node]
+    after_rating: dict[str, str]
 
 
 @dataclass(frozen=True)
 class Position:
-    """Where a caller is in a flow: the node, and how many re-asks were used there."""
+    """Where a caller is: the node, re-asks used so far, the level heard, keys only."""
 
     node: str
     reasks: int = 0
+    heard: str | None = None
+    keys_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,118 +103,135 @@ class NoInput:
     """The caller stayed silent until the timeout."""
 
 
-Event = Start | KeyPressed | NoInput
+@dataclass(frozen=True)
+class Heard:
+    """Speech recognised as `level`; `certain` False means it must be read back."""
+
+    level: str
+    certain: bool
+
+
+@dataclass(frozen=True)
+class NotUnderstood:
+    """The caller spoke, but nothing usable was recognised."""
+
+
+@dataclass(frozen=True)
+class SpeechLate:
+    """The recognition did not come back in time."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A recording step (e.g. the reason for a bad rating) is over."""
+
+
+Event = Start | KeyPressed | NoInput | Heard | NotUnderstood | SpeechLate | Recorded
 
 
 @dataclass(frozen=True)
 class Step:
     """What the adapter must do next.
 
-    `prompts` are played in order; if `wait_for_key` the last of them can be
-    interrupted by a key and the engine expects the next event at `position`.
-    Otherwise the call hangs up with `disposition`.
+    `prompts` are played in order. If `wait_for_key`, they can be interrupted by a
+    key and the next event is expected at `position`; if `listen` is also set, the
+    caller's speech is then recorded (for up to `listen_seconds`) for that purpose.
+    A `listen` step without `wait_for_key` records after the prompts (a reason).
+    Otherwise the call hangs up with `disposition`. `rate` is a rating to store,
+    given by `rate_source` ("dtmf" or "speech").
     """
 
     position: Position
     prompts: tuple[str, ...]
-    wait_for_key: bool
+    wait_for_key: bool = False
     timeout_seconds: int = 0
+    listen: str | None = None
+    listen_seconds: int = 0
     rate: str | None = None
+    rate_source: str | None = None
     disposition: str | None = None
 
 
-def step(flow: Flow, position: Position, event: Event) -> Step:
-    """Advance `flow` from `position` on `event`. Pure: same inputs, same `Step`."""
+def step(flow: Flow, position: Position, event: Event, *, speech: bool = False) -> Step:
+    """Advance `flow` from `position` on `event`; `speech` says if the call can speak."""
     node = flow.nodes.get(position.node)
-    if isinstance(event, Start) or node is None or node.input is None:
-        return _enter(flow, flow.start)
+    if isinstance(event, Start) or node is None or node.kind == "end":
+        return _enter(flow, flow.start, Position(flow.start), speech)
+    if node.kind == "record":
+        return _enter(flow, node.next, replace(position, node=node.next), speech)
     if isinstance(event, KeyPressed) and event.digits in node.keys:
-        route = node.keys[event.digits]
-        return _enter(flow, route.next, rate=route.rate)
-    if isinstance(event, KeyPressed) and node.repeat_key and event.digits == node.repeat_key:
-        return _enter(flow, node.name, reasks=position.reasks)
+        return _follow_key(flow, node, node.keys[event.digits], position, speech)
+    if isinstance(event, KeyPressed) and event.digits == node.repeat_key:
+        return _enter(flow, node.name, position, speech)
+    if isinstance(event, Heard) and event.level in CATEGORY:
+        if event.certain:
+            return _rated(flow, position, event.level, "speech", speech)
+        target = Position(node.on_uncertain, position.reasks, heard=event.level)
+        return _enter(flow, node.on_uncertain, target, speech)
+    if isinstance(event, SpeechLate):
+        later = replace(position, keys_only=True)
+        return _enter(flow, node.name, later, speech, preface=node.speech_late_prompt)
+    return _reask(flow, node, position, event, speech)
+
+
+def _follow_key(flow: Flow, node: Node, route: KeyRoute, position: Position, speech: bool) -> Step:
+    if route.rate == HEARD:
+        if position.heard is None:  # nothing was heard: a read-back cannot confirm
+            return _enter(flow, flow.start, Position(flow.start), speech)
+        return _rated(flow, position, position.heard, "speech", speech)
+    if route.rate is not None:
+        return _rated(flow, position, route.rate, "dtmf", speech)
+    target = flow.nodes[route.next]
+    if route.reask:
+        if position.reasks >= target.max_reasks:
+            return _enter(flow, target.on_exhausted, Position(target.on_exhausted), speech)
+        return _enter(flow, target.name, Position(target.name, position.reasks + 1), speech)
+    return _enter(flow, target.name, Position(target.name, position.reasks), speech)
+
+
+def _reask(flow: Flow, node: Node, position: Position, event: Event, speech: bool) -> Step:
+    """An invalid key, silence or unusable speech: ask again, or give up."""
     if position.reasks >= node.max_reasks:
-        if node.on_exhausted is None:
-            raise FlowError(f"node {node.name!r} has no on_exhausted")
-        return _enter(flow, node.on_exhausted)
-    preface = node.no_input_prompt if isinstance(event, NoInput) else node.invalid_prompt
-    return _enter(flow, node.name, reasks=position.reasks + 1, preface=preface)
+        return _enter(flow, node.on_exhausted, Position(node.on_exhausted), speech)
+    if isinstance(event, NoInput):
+        preface = node.no_input_prompt
+    elif isinstance(event, NotUnderstood):
+        preface = node.not_understood_prompt
+    else:
+        preface = node.invalid_prompt
+    # Speech not understood twice: from now on, keys only.
+    keys_only = position.keys_only or (isinstance(event, NotUnderstood) and position.reasks >= 1)
+    again = replace(position, reasks=position.reasks + 1, keys_only=keys_only)
+    return _enter(flow, node.name, again, speech, preface=preface)
+
+
+def _rated(flow: Flow, position: Position, level: str, source: str, speech: bool) -> Step:
+    after = flow.after_rating[CATEGORY[level]]
+    result = _enter(flow, after, Position(after, position.reasks), speech)
+    return replace(result, rate=level, rate_source=source)
 
 
 def _enter(
-    flow: Flow,
-    name: str,
-    *,
-    reasks: int = 0,
-    rate: str | None = None,
-    preface: str | None = None,
+    flow: Flow, name: str, position: Position, speech: bool, preface: str | None = None
 ) -> Step:
     node = flow.nodes[name]
-    prompts = ((preface,) if preface else ()) + (node.prompt,)
-    if node.end is not None:
-        return Step(Position(name), prompts, False, rate=rate, disposition=node.end)
-    return Step(Position(name, reasks), prompts, True, node.timeout_seconds, rate=rate)
-
-
-@lru_cache
-def load_flow(name: str) -> Flow:
-    """Load and validate `callflows/<name>.toml`."""
-    if not name.isidentifier():
-        raise FlowError(f"bad flow name {name!r}")
-    path = FLOWS_DIR / f"{name}.toml"
-    with path.open("rb") as f:
-        data = tomllib.load(f)
-    return parse_flow(data)
-
-
-def parse_flow(data: dict) -> Flow:
-    """Build a `Flow` from parsed TOML, checking every reference it makes."""
-    nodes = {name: _parse_node(name, spec) for name, spec in data.get("nodes", {}).items()}
-    flow = Flow(name=data.get("name", "flow"), start=data.get("start", ""), nodes=nodes)
-    _validate(flow)
-    return flow
-
-
-def _parse_node(name: str, spec: dict) -> Node:
-    keys = {
-        str(key): KeyRoute(next=route["next"], rate=route.get("rate"))
-        for key, route in spec.get("keys", {}).items()
-    }
-    return Node(
-        name=name,
-        prompt=spec["prompt"],
-        input=spec.get("input"),
-        end=spec.get("end"),
-        timeout_seconds=int(spec.get("timeout_seconds", 5)),
-        max_reasks=int(spec.get("max_reasks", 0)),
-        repeat_key=spec.get("repeat_key"),
-        on_exhausted=spec.get("on_exhausted"),
-        invalid_prompt=spec.get("on_invalid", {}).get("prompt"),
-        no_input_prompt=spec.get("on_no_input", {}).get("prompt"),
-        keys=keys,
+    prompts = ((preface,) if preface else ()) + tuple(
+        prompt.format(heard=position.heard) for prompt in node.prompts
     )
-
-
-def _validate(flow: Flow) -> None:
-    if flow.start not in flow.nodes:
-        raise FlowError(f"start node {flow.start!r} is not defined")
-    for node in flow.nodes.values():
-        if (node.input is None) == (node.end is None):
-            raise FlowError(f"node {node.name!r} needs exactly one of input / end")
-        if node.input not in (None, "keys"):
-            raise FlowError(f"node {node.name!r}: unknown input {node.input!r}")
-        if node.end is not None and node.end not in DISPOSITIONS:
-            raise FlowError(f"node {node.name!r}: unknown disposition {node.end!r}")
-        targets = [route.next for route in node.keys.values()]
-        if node.on_exhausted:
-            targets.append(node.on_exhausted)
-        for target in targets:
-            if target not in flow.nodes:
-                raise FlowError(f"node {node.name!r} leads to undefined {target!r}")
-        for key, route in node.keys.items():
-            if len(key) != 1 or key not in "0123456789*#":
-                raise FlowError(f"node {node.name!r}: {key!r} is not a phone key")
-            if route.rate is not None and route.rate not in LEVELS:
-                raise FlowError(f"node {node.name!r}: unknown level {route.rate!r}")
-        if node.input and node.on_exhausted is None:
-            raise FlowError(f"node {node.name!r} waits for input but has no on_exhausted")
+    if node.kind == "end":
+        return Step(Position(name), prompts, disposition=node.end)
+    if node.kind == "record":
+        if not speech:  # nothing to record with: skip the step
+            return _enter(flow, node.next, replace(position, node=node.next), speech, preface)
+        return Step(position, prompts, listen=LISTEN_REASON, listen_seconds=node.listen_seconds)
+    listening = speech and node.listen_seconds > 0 and not position.keys_only
+    if listening:
+        prompts += node.listen_prompts
+    return Step(
+        position,
+        prompts,
+        wait_for_key=True,
+        timeout_seconds=node.timeout_seconds,
+        listen=LISTEN_RATING if listening else None,
+        listen_seconds=node.listen_seconds if listening else 0,
+    )

@@ -14,7 +14,7 @@ def test_flow_diagram_prints_mermaid(env):
     result = CliRunner().invoke(main, ["flow", "diagram"])
     assert result.exit_code == 0
     assert result.output.startswith("stateDiagram-v2")
-    assert "ask --> thanks_bad: key 4 / rate dissatisfied" in result.output
+    assert "ask --> rated_bad: key 4 / rate dissatisfied" in result.output
 
 
 def test_simulate_rates_a_call_on_a_running_service(live_server, sessions):

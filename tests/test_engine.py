@@ -6,9 +6,21 @@ import re
 
 import pytest
 
-from callflows import FlowError, KeyPressed, NoInput, Position, Start, load_flow, step
+from callflows import (
+    FlowError,
+    Heard,
+    KeyPressed,
+    NoInput,
+    NotUnderstood,
+    Position,
+    Recorded,
+    SpeechLate,
+    Start,
+    load_flow,
+    parse_flow,
+    step,
+)
 from callflows.diagram import to_mermaid
-from callflows.engine import parse_flow
 
 FLOW = load_flow("rating")
 ASK = "ask_rating"
@@ -189,11 +201,19 @@ def test_keys_follow_the_domain_order():
             "phone key",
         ),
         ({"nodes": {"a": {"prompt": "p", "input": "keys"}}}, "on_exhausted"),
-        ({"nodes": {"a": {"prompt": "p"}}}, "exactly one"),
+        ({"nodes": {"a": {"prompt": "p", "kind": "dance"}}}, "unknown kind"),
+        ({"nodes": {"a": {"prompt": "p", "kind": "record", "next": "a"}}}, "listen_seconds"),
+        ({"after_rating": {"good": "a"}}, "after_rating.bad"),
+        ({"nodes": {"a": {"end": "rated"}}}, "no prompt"),
     ],
 )
 def test_invalid_flows_are_refused(change, message):
-    data = {"name": "t", "start": "a", "nodes": {"a": {"prompt": "p", "end": "rated"}}} | change
+    data = {
+        "name": "t",
+        "start": "a",
+        "after_rating": {"good": "a", "neutral": "a", "bad": "a"},
+        "nodes": {"a": {"prompt": "p", "end": "rated"}},
+    } | change
     with pytest.raises(FlowError, match=message):
         parse_flow(data)
 
@@ -208,8 +228,180 @@ def test_diagram_shows_every_transition():
     diagram = to_mermaid(FLOW)
     assert diagram.startswith("stateDiagram-v2\n")
     assert "[*] --> ask" in diagram
-    for key, route in FLOW.nodes["ask"].keys.items():
-        assert f"ask --> {route.next}: key {key} / rate {route.rate}" in diagram
+    assert "ask --> rated_good: key 1 / rate very_satisfied" in diagram
+    assert "ask --> rated_bad: key 4 / rate dissatisfied" in diagram
+    assert "rated_bad --> reason" in diagram
+    assert "ask --> confirm: speech, uncertain / read back" in diagram
+    assert "confirm --> rated_by_readback: key 1 / confirm the level heard" in diagram
     assert "ask --> ask: key * / repeat" in diagram
     assert "ask --> goodbye_unrated: re-asks used up" in diagram
     assert "goodbye_unrated --> [*]: hang up / no_input" in diagram
+
+
+LISTEN = ("ask_rating", "speak_after_tone", "recording_notice")
+READBACK_BAD = ("readback", "level_dissatisfied", "readback_options")
+
+# With a speech model: (position, event, prompts, listens for, next position, rating, source)
+SPEECH_TABLE = [
+    (Position(""), Start(), LISTEN, "rating", Position("ask"), None, None),
+    (
+        Position("ask"),
+        Heard("satisfied", True),
+        ("thanks",),
+        None,
+        Position("thanks"),
+        "satisfied",
+        "speech",
+    ),
+    (
+        Position("ask"),
+        Heard("dissatisfied", True),
+        ("reason_ask", "recording_notice"),
+        "reason",
+        Position("reason"),
+        "dissatisfied",
+        "speech",
+    ),
+    (
+        Position("ask"),
+        Heard("dissatisfied", False),
+        READBACK_BAD,
+        None,
+        Position("confirm", heard="dissatisfied"),
+        None,
+        None,
+    ),
+    (
+        Position("confirm", heard="dissatisfied"),
+        KeyPressed("1"),
+        ("reason_ask", "recording_notice"),
+        "reason",
+        Position("reason"),
+        "dissatisfied",
+        "speech",
+    ),
+    (
+        Position("confirm", heard="dissatisfied"),
+        KeyPressed("2"),
+        LISTEN,
+        "rating",
+        Position("ask", 1),
+        None,
+        None,
+    ),
+    (
+        Position("confirm", 2, heard="satisfied"),
+        KeyPressed("2"),
+        ("goodbye",),
+        None,
+        Position("goodbye_unrated"),
+        None,
+        None,
+    ),
+    (
+        Position("confirm", heard="dissatisfied"),
+        KeyPressed("9"),
+        ("invalid_key", *READBACK_BAD),
+        None,
+        Position("confirm", 1, heard="dissatisfied"),
+        None,
+        None,
+    ),
+    (Position("confirm"), KeyPressed("1"), LISTEN, "rating", Position("ask"), None, None),
+    (
+        Position("ask"),
+        NotUnderstood(),
+        ("not_understood", *LISTEN),
+        "rating",
+        Position("ask", 1),
+        None,
+        None,
+    ),
+    (
+        Position("ask", 1),
+        NotUnderstood(),
+        ("not_understood", "ask_rating"),
+        None,
+        Position("ask", 2, keys_only=True),
+        None,
+        None,
+    ),
+    (
+        Position("ask", 2),
+        NotUnderstood(),
+        ("goodbye",),
+        None,
+        Position("goodbye_unrated"),
+        None,
+        None,
+    ),
+    (
+        Position("ask"),
+        SpeechLate(),
+        ("speech_late", "ask_rating"),
+        None,
+        Position("ask", keys_only=True),
+        None,
+        None,
+    ),
+    (Position("ask"), NoInput(), ("no_input", *LISTEN), "rating", Position("ask", 1), None, None),
+    (
+        Position("ask", 1, keys_only=True),
+        KeyPressed("*"),
+        ("ask_rating",),
+        None,
+        Position("ask", 1, keys_only=True),
+        None,
+        None,
+    ),
+    (
+        Position("ask"),
+        KeyPressed("5"),
+        ("reason_ask", "recording_notice"),
+        "reason",
+        Position("reason"),
+        "very_dissatisfied",
+        "dtmf",
+    ),
+    (Position("reason"), Recorded(), ("thanks_bad",), None, Position("thanks_bad"), None, None),
+    (
+        Position("reason"),
+        KeyPressed("#"),
+        ("thanks_bad",),
+        None,
+        Position("thanks_bad"),
+        None,
+        None,
+    ),
+    (
+        Position("ask"),
+        Heard("nonsense", True),
+        ("invalid_key", *LISTEN),
+        "rating",
+        Position("ask", 1),
+        None,
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("position", "event", "prompts", "listen", "after", "rate", "source"), SPEECH_TABLE
+)
+def test_speech_flow_table(position, event, prompts, listen, after, rate, source):
+    result = step(FLOW, position, event, speech=True)
+    assert result.prompts == prompts
+    assert result.listen == listen
+    assert result.position == after
+    assert (result.rate, result.rate_source) == (rate, source)
+
+
+def test_speech_is_never_an_endless_loop():
+    """A caller who keeps saying something unclear, or keeps refusing the read-back, is let go."""
+    for events in ([NotUnderstood()] * 10, [Heard("satisfied", False), KeyPressed("2")] * 10):
+        result = step(FLOW, Position(""), Start(), speech=True)
+        for event in events:
+            if result.disposition:
+                break
+            result = step(FLOW, result.position, event, speech=True)
+        assert result.disposition == "no_input"
