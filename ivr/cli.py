@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from ivr.devenv import SIMULATOR_MEDIA_PORT
 from ivr.logging_setup import configure_logging
 from storage.db import database_url, make_engine, make_session_factory, transaction
 
@@ -80,12 +81,15 @@ def sweep(now_text: str | None) -> None:
 def worker() -> None:
     """Run a worker serving every queue (the Procfile's `worker`)."""
     from rq import Worker
+    from workers.speech import preload, speech_languages
 
     from workers.context import connect_redis
     from workers.queues import QUEUES
 
-    redis = connect_redis()
-    Worker(list(QUEUES), connection=redis).work()
+    # Loaded once here, before RQ forks a process per job: the forks share the pages.
+    for lang, seconds in preload(speech_languages()).items():
+        click.echo(f"speech model for {lang} loaded in {seconds:.1f} s", err=True)
+    Worker(list(QUEUES), connection=connect_redis()).work()
 
 
 @main.command()
@@ -131,6 +135,18 @@ def flow_diagram(name: str) -> None:
     help="DialCallStatus; '' for a survey number.",
 )
 @click.option("--call-sid", default=None, help="Reuse a call id (e.g. to test a duplicate).")
+@click.option(
+    "--say",
+    "say",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Speak this audio file after the tone (then --keys answer what follows).",
+)
+@click.option(
+    "--media-port",
+    default=SIMULATOR_MEDIA_PORT,
+    show_default=True,
+    help="Loopback port serving the spoken recording (list it in RECORDING_HOSTS).",
+)
 @click.option("--url", default=None, help="PUBLIC_BASE_URL the requests are signed for.")
 @click.option("--connect", default=None, help="Send the requests here instead (e.g. a local port).")
 def simulate(
@@ -142,6 +158,8 @@ def simulate(
     caller: str,
     dial_status: str,
     call_sid: str | None,
+    say: str | None,
+    media_port: int,
     url: str | None,
     connect: str | None,
 ) -> None:
@@ -149,6 +167,7 @@ def simulate(
     from ivr.devenv import read_dev_env
     from ivr.simulate import CallScript, Simulator, new_call_sid
     from ivr.simulate_http import http_transport
+    from ivr.simulate_media import MediaHost
 
     dev = read_dev_env()
     base_url = url or os.environ.get("PUBLIC_BASE_URL") or dev.get("PUBLIC_BASE_URL")
@@ -157,8 +176,9 @@ def simulate(
         raise click.UsageError(
             "set PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN, or start script/server to make local ones"
         )
+    answers = CallScript.parse_answers(keys)
     script = CallScript(
-        answers=CallScript.parse_answers(keys),
+        answers=[f"say:{say}", *answers] if say else answers,
         lang=lang,
         agent=agent or None,
         dept=dept or None,
@@ -167,8 +187,22 @@ def simulate(
         dial_status=dial_status or None,
         call_sid=call_sid or new_call_sid(),
     )
-    simulator = Simulator(base_url, auth_token, http_transport(base_url, connect), echo=click.echo)
-    outcome = simulator.call(script)
+    account_sid = os.environ.get("TWILIO_ACCOUNT_SID") or dev.get("TWILIO_ACCOUNT_SID")
+    account_sid = account_sid or "AC" + "0" * 32
+    media = MediaHost(account_sid, auth_token, port=media_port) if say else None
+    simulator = Simulator(
+        base_url,
+        auth_token,
+        http_transport(base_url, connect),
+        account_sid=account_sid,
+        echo=click.echo,
+        media=media,
+    )
+    try:
+        outcome = simulator.call(script)
+    finally:
+        if media is not None:
+            media.close()
     if any(status != 200 for status in outcome.statuses):
         sys.exit(1)
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from storage.db import instance_dir
 
+SIMULATOR_MEDIA_PORT = 5081
+
 
 def dev_env_path() -> Path:
     """Where the development settings are kept."""
@@ -32,6 +34,8 @@ def ensure_dev_env(port: int) -> dict[str, str]:
     values.setdefault("TWILIO_AUTH_TOKEN", "dev-" + secrets.token_hex(16))
     values.setdefault("TWILIO_ACCOUNT_SID", "AC" + "0" * 32)
     values["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+    # Where `ivr simulate --say` serves the recordings it "makes".
+    values.setdefault("RECORDING_HOSTS", f"api.twilio.com,127.0.0.1:{SIMULATOR_MEDIA_PORT}")
     path = dev_env_path()
     path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
     path.chmod(0o600)

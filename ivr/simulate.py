@@ -1,27 +1,33 @@
 """A simulated caller that talks to the service exactly as Twilio would.
 
 It posts signed form requests, follows the TwiML it gets back (`<Play>`, `<Say>`,
-`<Gather>`, `<Redirect>`, `<Hangup>`), answers each `<Gather>` from a script of key
-presses, and finally sends the call's status callback. The HTTP transport is a
-parameter, so tests drive the Flask app directly and `ivr simulate` goes over HTTP.
+`<Gather>`, `<Record>`, `<Pause>`, `<Redirect>`, `<Hangup>`), answers from a script
+(keys, silence, a WAV file spoken after the tone, hanging up), sends the recording
+status callbacks Twilio would, and finally the call's status callback. The HTTP
+transport is a parameter, so tests drive the Flask app directly and `ivr simulate`
+goes over HTTP.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from twilio.request_validator import RequestValidator
 
 import prompts
+from ivr.simulate_media import MediaHost
 
 SILENCE = "silence"
 HANG_UP = "hangup"
-MAX_REQUESTS = 50
+SAY = "say:"  # "say:/path/to/answer.wav"
+MAX_REQUESTS = 60
 
 # post(url, form, headers) -> (status, body)
 Transport = Callable[[str, dict[str, str], dict[str, str]], tuple[int, str]]
@@ -34,7 +40,7 @@ def new_call_sid() -> str:
 
 @dataclass
 class CallScript:
-    """What the simulated caller does: the answer to each question, in order."""
+    """What the simulated caller does, and how Twilio delivers its callbacks."""
 
     answers: list[str]
     lang: str = "zh-CN"
@@ -45,10 +51,12 @@ class CallScript:
     called: str = "+8612345000000"
     dial_status: str | None = "completed"
     call_sid: str = field(default_factory=new_call_sid)
+    recording_status_first: bool = False  # the status callback before the action
+    repeat_callbacks: bool = False  # every recording callback delivered twice
 
     @classmethod
     def parse_answers(cls, text: str) -> list[str]:
-        """`"9,silence,4"` → `["9", "silence", "4"]`; `hangup` ends the call."""
+        """`"9,silence,say:a.wav,1"`: keys, `silence`, a WAV to speak, `hangup`."""
         return [part.strip() for part in text.split(",") if part.strip()]
 
 
@@ -58,9 +66,12 @@ class CallOutcome:
 
     heard: list[str] = field(default_factory=list)
     pressed: list[str] = field(default_factory=list)
+    spoken: list[str] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
     hung_up_by: str = ""
     transcript: list[str] = field(default_factory=list)
+    # Recording callbacks Twilio sends right after the request being made.
+    pending: list[tuple[str, dict[str, str], CallScript]] = field(default_factory=list, repr=False)
 
 
 class Simulator:
@@ -73,17 +84,21 @@ class Simulator:
         transport: Transport,
         account_sid: str = "AC" + "0" * 32,
         echo: Callable[[str], None] | None = None,
+        media: MediaHost | None = None,
+        pause: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = public_base_url.rstrip("/")
         self.validator = RequestValidator(auth_token)
         self.transport = transport
         self.account_sid = account_sid
         self.echo = echo
+        self.media = media
+        self.pause = pause
 
     def call(self, script: CallScript) -> CallOutcome:
         """Run one call to its end, then send the `completed` status callback."""
         outcome = CallOutcome()
-        answers = iter(script.answers)
+        answers = list(script.answers)
         query = {"lang": script.lang, "agent": script.agent, "dept": script.dept}
         if script.tickets:
             query["tickets"] = ",".join(script.tickets)
@@ -91,14 +106,14 @@ class Simulator:
         form = self._form(script, CallStatus="in-progress")
         if script.dial_status:
             form |= {"DialCallStatus": script.dial_status, "DialCallSid": new_call_sid()}
-        self._say(
-            outcome, f"☎  call {script.call_sid} → {urlsplit(url).path}?{urlsplit(url).query}"
-        )
+        parts = urlsplit(url)
+        self._say(outcome, f"☎  call {script.call_sid} → {parts.path}?{parts.query}")
         for _ in range(MAX_REQUESTS):
             status, body = self._post(url, form, outcome)
+            self._send_later(outcome)
             if status != 200:
                 self._say(
-                    outcome, f"   ✗ service answered HTTP {status}: the caller hears an error"
+                    outcome, f"   ✗ the service answered HTTP {status}: the caller hears an error"
                 )
                 outcome.hung_up_by = "error"
                 break
@@ -115,7 +130,7 @@ class Simulator:
         return outcome
 
     def _follow(
-        self, body: str, script: CallScript, answers: Iterable[str], outcome: CallOutcome
+        self, body: str, script: CallScript, answers: list[str], outcome: CallOutcome
     ) -> tuple[str | None, dict[str, str]]:
         """Play one TwiML document; return the next request to make, if any."""
         root = ET.fromstring(body)
@@ -125,32 +140,95 @@ class Simulator:
             if verb.tag in ("Play", "Say"):
                 self._hear(verb, outcome)
             elif verb.tag == "Pause":
-                self._say(outcome, f"   … pause {verb.get('length', '1')} s")
+                seconds = float(verb.get("length", "1"))
+                self._say(outcome, f"   … pause {seconds:g} s")
+                self.pause(seconds)
             elif verb.tag == "Hangup":
-                outcome.hung_up_by = "service"
-                self._say(outcome, "   ✆ the service hangs up")
-                return None, {}
+                return self._hung_up(outcome, "service")
             elif verb.tag == "Redirect":
                 return (verb.text or "").strip(), self._form(script, CallStatus="in-progress")
             elif verb.tag == "Gather":
-                for prompt in verb:
-                    self._hear(prompt, outcome)
-                answer = next(iter(answers), HANG_UP)
-                if answer == HANG_UP:
-                    outcome.hung_up_by = "caller"
-                    self._say(outcome, "   ✆ the caller hangs up")
-                    return None, {}
-                form = self._form(script, CallStatus="in-progress")
-                if answer == SILENCE:
-                    self._say(outcome, f"   … the caller stays silent ({verb.get('timeout')} s)")
-                    if verb.get("actionOnEmptyResult") != "true":
-                        continue
-                else:
-                    outcome.pressed.append(answer)
-                    form["Digits"] = answer
-                    self._say(outcome, f"   ⌨ the caller presses {answer!r}")
-                return verb.get("action"), form
+                request = self._gather(verb, script, answers, outcome)
+                if request != "continue":
+                    return request
+            elif verb.tag == "Record":
+                request = self._record(verb, script, answers, outcome)
+                if request != "continue":
+                    return request
         outcome.hung_up_by = "end of TwiML"
+        return None, {}
+
+    def _gather(self, verb: ET.Element, script: CallScript, answers: list[str], outcome):
+        for prompt in verb:
+            self._hear(prompt, outcome)
+        answer = answers[0] if answers else HANG_UP
+        if answer == HANG_UP:
+            return self._hung_up(outcome, "caller")
+        form = self._form(script, CallStatus="in-progress")
+        if answer == SILENCE or answer.startswith(SAY):
+            # No key: Twilio moves on to the next verb unless told to report silence.
+            if verb.get("actionOnEmptyResult") != "true":
+                return "continue"
+            answers.pop(0)
+            self._say(outcome, f"   … no key pressed ({verb.get('timeout')} s)")
+            return verb.get("action"), form
+        answers.pop(0)
+        outcome.pressed.append(answer)
+        form["Digits"] = answer
+        self._say(outcome, f"   ⌨ the caller presses {answer!r}")
+        return verb.get("action"), form
+
+    def _record(self, verb: ET.Element, script: CallScript, answers: list[str], outcome):
+        answer = answers.pop(0) if answers else HANG_UP
+        self._say(outcome, "   ♪ tone: recording")
+        form = self._form(script, CallStatus="in-progress")
+        status_url = verb.get("recordingStatusCallback")
+        if answer == SILENCE or not answer.startswith(SAY):
+            if answer not in (SILENCE, HANG_UP):  # a key ends an empty recording
+                outcome.pressed.append(answer)
+                self._say(outcome, f"   ⌨ the caller presses {answer!r}")
+                return verb.get("action"), form | {"Digits": answer, "RecordingDuration": "0"}
+            if answer == HANG_UP:
+                return self._hung_up(outcome, "caller")
+            self._say(outcome, "   … the caller says nothing: no recording")
+            absent = self._form(script, RecordingSid="RE" + secrets.token_hex(16))
+            self._callback(status_url, absent | {"RecordingStatus": "absent"}, script, outcome)
+            return "continue"
+        if self.media is None:
+            raise ValueError("speaking a WAV needs a MediaHost")
+        path = Path(answer.removeprefix(SAY))
+        recording_sid, recording_url = self.media.publish(path)
+        outcome.spoken.append(path.name)
+        self._say(outcome, f"   🗣 the caller says {path.name}")
+        details = {
+            "RecordingSid": recording_sid,
+            "RecordingUrl": recording_url,
+            "RecordingDuration": str(max(1, round(_seconds(path)))),
+        }
+        status_form = self._form(script, **details, RecordingStatus="completed")
+        if script.recording_status_first and status_url:
+            self._callback(status_url, status_form, script, outcome)
+        action_form = form | details
+        if script.repeat_callbacks:
+            self._post(verb.get("action"), action_form, outcome)
+        if not script.recording_status_first and status_url:
+            outcome.pending.append((status_url, status_form, script))  # right after the action
+        return verb.get("action"), action_form
+
+    def _callback(self, url: str | None, form: dict[str, str], script: CallScript, outcome) -> None:
+        if not url:
+            return
+        for _ in range(2 if script.repeat_callbacks else 1):
+            self._post(url, form, outcome)
+
+    def _send_later(self, outcome: CallOutcome) -> None:
+        later, outcome.pending = outcome.pending, []
+        for url, form, script in later:
+            self._callback(url, form, script, outcome)
+
+    def _hung_up(self, outcome: CallOutcome, by: str) -> tuple[None, dict]:
+        outcome.hung_up_by = by
+        self._say(outcome, f"   ✆ the {by} hangs up")
         return None, {}
 
     def _hear(self, verb: ET.Element, outcome: CallOutcome) -> None:
@@ -185,6 +263,15 @@ class Simulator:
         outcome.transcript.append(line)
         if self.echo:
             self.echo(line)
+
+
+def _seconds(path: Path) -> float:
+    from pydub import AudioSegment
+
+    try:
+        return AudioSegment.from_file(path).duration_seconds
+    except Exception:  # not audio: Twilio would still report some duration
+        return 1.0
 
 
 def _prompt_text(lang: str, name: str) -> str:

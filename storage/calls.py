@@ -86,7 +86,12 @@ def end_survey(session: Session, call: Call, disposition: str) -> None:
 
 
 def record_rating(
-    session: Session, call: Call, level: str, source: str, now: datetime | None = None
+    session: Session,
+    call: Call,
+    level: str,
+    source: str,
+    now: datetime | None = None,
+    recording_id: int | None = None,
 ) -> Rating | None:
     """Store the call's rating; return it, or None if the call was already rated.
 
@@ -101,6 +106,7 @@ def record_rating(
         "category": category,
         "source": source,
         "rated_at": now,
+        "recording_id": recording_id,
     }
     rating_id = insert_once(session, Rating, values, "call_id")
     if rating_id is None:

@@ -67,6 +67,7 @@ class Call(Base):
     )
     rating: Mapped[Rating | None] = relationship(back_populates="call")
     callback: Mapped[Callback | None] = relationship(back_populates="call")
+    recordings: Mapped[list[Recording]] = relationship(order_by="Recording.id")
 
 
 class CallTicket(Base):
@@ -94,8 +95,46 @@ class Rating(Base):
     category: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(16))  # dtmf, speech or default
     rated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recording_id: Mapped[int | None] = mapped_column(
+        ForeignKey("recordings.id", ondelete="SET NULL")
+    )
 
     call: Mapped[Call] = relationship(back_populates="rating")
+
+
+# What a recording of the caller is for.
+RECORDING_RATING = "rating"  # the spoken answer to the rating question
+RECORDING_REASON = "reason"  # the caller's reason for a bad rating
+
+# Where a recording is in its processing.
+RECORDING_PENDING = "pending"  # known, waiting for the worker
+RECORDING_DONE = "done"  # fetched and recognised (the outcome says what was heard)
+RECORDING_FAILED = "failed"  # could not be fetched or decoded (the outcome says why)
+
+
+class Recording(Base):
+    """A recording of the caller's voice, its transcript and what was recognised in it."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    recording_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    lang: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=RECORDING_PENDING)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    duration_seconds: Mapped[float | None]
+    file_key: Mapped[str | None] = mapped_column(String(255))
+    transcript: Mapped[str | None] = mapped_column(Text)
+    confidence: Mapped[float | None]
+    recognized_level: Mapped[str | None] = mapped_column(String(32))
+    certain: Mapped[bool | None]
+    confirmed_level: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Callback(Base):

@@ -12,6 +12,7 @@ from storage.inserts import insert_once
 from storage.models import OutboxJob
 
 DEFAULT_QUEUE = "default"
+SPEECH_QUEUE = "speech"  # recognition: a caller is waiting
 # A job sent this long ago and still not done is presumed lost (Redis flushed,
 # worker killed) and sent again by the sweep. Jobs are idempotent, so a slow
 # job sent twice is harmless.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from storage.models import Call, Callback
+from storage.models import RECORDING_DONE, RECORDING_REASON, Call, Callback
 from storage.privacy import mask_number
 
 DEFAULT_LANG = "zh-CN"
@@ -40,7 +40,16 @@ def call_to_dict(call: Call) -> dict[str, Any]:
             "rated_at": iso(rating.rated_at),
         },
         "callback": None if call.callback is None else callback_to_dict(call.callback),
+        "reason": _reason(call),
     }
+
+
+def _reason(call: Call) -> dict[str, Any] | None:
+    """The caller's spoken reason for a bad rating, transcribed, if there is one."""
+    for recording in call.recordings:
+        if recording.purpose == RECORDING_REASON and recording.status == RECORDING_DONE:
+            return {"transcript": recording.transcript, "confidence": recording.confidence}
+    return None
 
 
 def callback_to_dict(callback: Callback) -> dict[str, Any]:

@@ -117,12 +117,12 @@ def test_a_replayed_key_press_gets_the_same_answer_and_one_rating(post, sessions
 
 def test_a_database_failure_still_answers_valid_twiml(post, app, sessions, monkeypatch):
     """The caller hears a polite goodbye, not Twilio's application-error message."""
-    import ivr.voice
+    import ivr.voice.survey
 
     def broken(*args, **kwargs):
         raise RuntimeError("database is gone")
 
-    monkeypatch.setattr(ivr.voice, "get_or_create_call", broken)
+    monkeypatch.setattr(ivr.voice.survey, "get_or_create_call", broken)
     response = post(INPUT, {"CallSid": SID, "Digits": "1"})
     assert twiml_verbs(response) == ["Play", "Hangup"]
     assert "system_busy" in response.get_data(as_text=True)

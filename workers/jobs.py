@@ -15,6 +15,9 @@ from storage.calls import find_call
 from storage.db import transaction
 from storage.serialize import call_to_dict
 from workers.context import session_factory
+from workers.recordings import process_recording
+
+__all__ = ["process_recording", "push_call_update"]
 
 log = logging.getLogger(__name__)
 

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import transaction
 from storage.models import OutboxJob
-from storage.outbox import DEFAULT_QUEUE, jobs_to_send
+from storage.outbox import DEFAULT_QUEUE, SPEECH_QUEUE, jobs_to_send
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
-# Every queue the `worker` process serves, most urgent first.
-QUEUES = (DEFAULT_QUEUE,)
+# Every queue the `worker` process serves, most urgent first: a caller waits for speech.
+QUEUES = (SPEECH_QUEUE, DEFAULT_QUEUE)
 JOB_TIMEOUT_S = 120
 RUNNER = "workers.runner.run_outbox_job"
 

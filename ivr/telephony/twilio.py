@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Response
-from twilio.twiml.voice_response import Gather, Play, Say, VoiceResponse
+from twilio.twiml.voice_response import Gather, Play, Record, Say, VoiceResponse
 
 import prompts
 from callflows import Step
+
+ALL_KEYS = "0123456789*#"
+# After the tone, this much silence ends a spoken answer.
+SILENCE_ENDS_ANSWER_S = 2
+# With speech, the `<Gather>` waits only briefly for a key after its prompts: then
+# the tone sounds and the caller may speak (keys still end the recording).
+KEY_WAIT_BEFORE_TONE_S = 1
+
+
+@dataclass(frozen=True)
+class StepUrls:
+    """Where Twilio reports what happened in a step (absolute, signed by Twilio)."""
+
+    key: str  # the `<Gather>` action: a key, or nothing
+    recorded: str  # the `<Record>` action
+    nothing_recorded: str  # reached when `<Record>` heard nothing and falls through
+    recording_status: str  # the recording status callback
 
 
 def prompt_verb(base_url: str, lang: str, name: str) -> Play | Say:
@@ -17,24 +36,52 @@ def prompt_verb(base_url: str, lang: str, name: str) -> Play | Say:
     return Say(pack.prompts.get(name, name), language=pack.say_language)
 
 
-def render_step(step: Step, base_url: str, lang: str, action_url: str) -> VoiceResponse:
-    """TwiML for one step: prompts inside a one-key `<Gather>` (barge-in), or then hang up."""
+def render_step(step: Step, base_url: str, lang: str, urls: StepUrls) -> VoiceResponse:
+    """TwiML for one step.
+
+    A question: its prompts inside a one-key `<Gather>` (barge-in); with speech,
+    then a `<Record>` of the answer. A recording step: prompts, then `<Record>`.
+    Otherwise: prompts, then hang up.
+    """
+    if not step.wait_for_key and not step.listen:
+        return play_and_hang_up(base_url, lang, *step.prompts)
+    response = VoiceResponse()
     if step.wait_for_key:
         gather = Gather(
             input="dtmf",
             num_digits=1,
-            timeout=step.timeout_seconds,
+            timeout=KEY_WAIT_BEFORE_TONE_S if step.listen else step.timeout_seconds,
             finish_on_key="",  # every key, `#` included, is an answer
-            action=action_url,
+            action=urls.key,
             method="POST",
-            action_on_empty_result=True,  # silence also reaches the action
+            # Without speech, silence reaches the action; with it, the call moves on
+            # to the tone and the recording.
+            action_on_empty_result=not step.listen,
         )
         for name in step.prompts:
             gather.append(prompt_verb(base_url, lang, name))
-        response = VoiceResponse()
         response.append(gather)
-        return response
-    return play_and_hang_up(base_url, lang, *step.prompts)
+    else:
+        for name in step.prompts:
+            response.append(prompt_verb(base_url, lang, name))
+    if step.listen:
+        response.append(
+            Record(
+                action=urls.recorded,
+                method="POST",
+                max_length=step.listen_seconds,
+                timeout=SILENCE_ENDS_ANSWER_S,
+                finish_on_key=ALL_KEYS,
+                play_beep=True,
+                trim="trim-silence",
+                recording_status_callback=urls.recording_status,
+                recording_status_callback_method="POST",
+                recording_status_callback_event="completed absent",
+            )
+        )
+        # Twilio skips the action when nothing was recorded and goes on here.
+        response.redirect(urls.nothing_recorded, method="POST")
+    return response
 
 
 def play_and_hang_up(base_url: str, lang: str, *names: str) -> VoiceResponse:
@@ -43,6 +90,14 @@ def play_and_hang_up(base_url: str, lang: str, *names: str) -> VoiceResponse:
     for name in names:
         response.append(prompt_verb(base_url, lang, name))
     response.hangup()
+    return response
+
+
+def pause_and_redirect(url: str, seconds: int = 1) -> VoiceResponse:
+    """TwiML that waits a moment on the line, then asks `url` what to do."""
+    response = VoiceResponse()
+    response.pause(length=seconds)
+    response.redirect(url, method="POST")
     return response
 
 

@@ -1,0 +1,152 @@
+"""What every survey webhook shares: reading Twilio's fields, the caller's position in
+the flow (carried in the signed URLs we write), and turning a `Step` into stored
+effects and TwiML."""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import cache
+from urllib.parse import urlencode
+
+from flask import Response, request
+from sqlalchemy.orm import Session
+
+import prompts
+from callflows import LEVELS, Position, Step, load_flow
+from ivr.extensions import db_sessions, redis_client, settings
+from ivr.telephony.twilio import StepUrls, play_and_hang_up, render_step, twiml
+from storage.calls import end_survey, log_event, record_rating
+from storage.models import Call
+from storage.recordings import find_recording
+from workers.queues import send_after_commit
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LANG = "zh-CN"
+FLOW = "rating"
+SID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_FIELD = 64
+MAX_URL = 2000
+
+
+def flow():
+    """The rating flow."""
+    return load_flow(FLOW)
+
+
+@cache
+def _languages() -> frozenset[str]:
+    return frozenset(prompts.available_languages())
+
+
+def survey_lang() -> str:
+    """The call's language pack: the requested one if it exists, else the default."""
+    raw = request.args.get("lang")
+    if raw in _languages():
+        return raw
+    if raw:
+        log.warning("unknown lang %r: using %s", raw[:MAX_FIELD], DEFAULT_LANG)
+    return DEFAULT_LANG
+
+
+def can_speak(lang: str) -> bool:
+    """Does the language have a speech model here? Without one, the survey is keys only."""
+    try:
+        from workers.speech import speech_available
+
+        return speech_available(lang)
+    except Exception:  # a broken pack must not break the call: keys still work
+        log.exception("speech pack for %s unusable: keys only", lang)
+        return False
+
+
+def field(name: str, limit: int = MAX_FIELD) -> str | None:
+    """A form or query value, trimmed and cut to `limit`; None when empty."""
+    value = (request.values.get(name) or "").strip()
+    return value[:limit] or None
+
+
+def sid(name: str) -> str | None:
+    """A Twilio id (CallSid, RecordingSid) from the form, if well-formed."""
+    value = request.form.get(name, "")
+    return value if SID_PATTERN.fullmatch(value) else None
+
+
+def position() -> Position:
+    """The caller's place in the flow, from the query string of our own action URL."""
+    reasks = request.args.get("reasks", "0")
+    heard = request.args.get("heard")
+    return Position(
+        node=request.args.get("node", "")[:MAX_FIELD],
+        reasks=int(reasks) if reasks.isdigit() and len(reasks) < 3 else 0,
+        heard=heard if heard in LEVELS else None,
+        keys_only=request.args.get("ko") == "1",
+    )
+
+
+def url_for_step(path: str, lang: str, where: Position, **extra: str | int | None) -> str:
+    """An absolute URL of ours that carries the caller's position."""
+    query = {"lang": lang, "node": where.node, "reasks": where.reasks}
+    if where.heard:
+        query["heard"] = where.heard
+    if where.keys_only:
+        query["ko"] = 1
+    query |= {key: value for key, value in extra.items() if value is not None}
+    return f"{settings().public_base_url}/voice/survey/{path}?{urlencode(query)}"
+
+
+def answer(lang: str, result: Step, recording_sid: str | None = None) -> Response:
+    """TwiML for `result`, with action URLs that bring the caller back here."""
+    where = result.position
+    base = settings().public_base_url
+    urls = StepUrls(
+        key=url_for_step("input", lang, where, rec=recording_sid),
+        recorded=url_for_step("recorded" if result.wait_for_key else "reason", lang, where),
+        nothing_recorded=url_for_step("silence" if result.wait_for_key else "reason", lang, where),
+        recording_status=f"{base}/voice/survey/recording-status?"
+        + urlencode({"lang": lang, "purpose": result.listen or ""}),
+    )
+    return twiml(render_step(result, base, lang, urls))
+
+
+def goodbye(lang: str, *names: str) -> Response:
+    """Play the prompts, then hang up."""
+    return twiml(play_and_hang_up(settings().public_base_url, lang, *names))
+
+
+def apply_step(
+    session: Session, call: Call, result: Step, lang: str, recording_sid: str | None = None
+) -> Response:
+    """Store what the step decided and answer; a rated call is never asked again."""
+    if result.rate is not None:
+        recording = find_recording(session, recording_sid) if recording_sid else None
+        if recording is not None and recording.call_id != call.id:
+            recording = None
+        rating = record_rating(
+            session,
+            call,
+            result.rate,
+            result.rate_source or "dtmf",
+            recording_id=recording.id if recording and result.rate_source == "speech" else None,
+        )
+        if rating is None and call.rating is not None and call.rating.level != result.rate:
+            log.info("call %s already rated %s: answer ignored", call.call_sid, call.rating.level)
+            log_event(session, call, "already_rated", f"ignored {result.rate}")
+            return goodbye(lang, "already_rated")
+        if rating is not None:
+            log.info("call %s rated %s (%s)", call.call_sid, result.rate, rating.source)
+            if recording is not None and request.args.get("heard"):
+                recording.confirmed_level = result.rate  # confirmed by the caller's key
+    elif call.rating is not None and result.wait_for_key:
+        return goodbye(lang, "already_rated")
+    if result.disposition is not None:
+        end_survey(session, call, result.disposition)
+    return answer(lang, result, recording_sid if result.position.heard else None)
+
+
+def send_jobs(session: Session) -> None:
+    """After commit: hand the jobs the transaction recorded to the queue."""
+    jobs = session.info.pop("outbox_jobs", [])
+    if jobs:
+        send_after_commit(db_sessions(), redis_client(), jobs)

@@ -1,0 +1,225 @@
+"""Spoken answers: the `<Record>` actions, waiting for the recogniser, recording callbacks.
+
+Recognition runs in a worker, never here. While it runs, the caller hears short
+pauses (`<Pause>` then `<Redirect>` back to `wait`); a result that does not come
+back in time sends the caller to the keypad.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, request
+from twilio.twiml.voice_response import VoiceResponse
+
+from callflows import (
+    LISTEN_RATING,
+    LISTEN_REASON,
+    Heard,
+    KeyPressed,
+    NoInput,
+    NotUnderstood,
+    Recorded,
+    SpeechLate,
+    step,
+)
+from ivr.extensions import db_sessions
+from ivr.telephony.twilio import pause_and_redirect, twiml
+from ivr.twilio_auth import twilio_signed
+from ivr.voice import bp
+from ivr.voice.common import (
+    MAX_URL,
+    apply_step,
+    field,
+    flow,
+    goodbye,
+    position,
+    send_jobs,
+    sid,
+    survey_lang,
+    url_for_step,
+)
+from storage.calls import CallDetails, end_survey, get_or_create_call, log_event
+from storage.db import transaction
+from storage.models import (
+    DISPOSITION_HUNG_UP,
+    RECORDING_DONE,
+    RECORDING_PENDING,
+    Call,
+    Recording,
+)
+from storage.recordings import find_recording, note_recording, set_aside
+
+log = logging.getLogger(__name__)
+
+# How long the caller may wait for the recogniser: polls of one second each.
+MAX_WAIT_POLLS = 8
+# Outcomes meaning the caller said nothing at all (rather than something unclear).
+SILENT_OUTCOMES = {"absent", "no_speech", "silent", "empty", "too_short"}
+
+
+def _duration() -> float | None:
+    raw = request.form.get("RecordingDuration", "")
+    try:
+        return max(0.0, float(raw)) if raw else None
+    except ValueError:
+        return None
+
+
+def _note(call: Call, session, purpose: str, lang: str) -> Recording | None:
+    """Note the recording this request reports, if it reports a usable one."""
+    recording_sid = sid("RecordingSid")
+    url = (request.form.get("RecordingUrl") or "").strip()
+    if recording_sid is None or not url.startswith(("http://", "https://")) or len(url) > MAX_URL:
+        return None
+    return note_recording(
+        session, call, recording_sid, purpose=purpose, lang=lang, url=url, duration=_duration()
+    )
+
+
+def _call(session, lang: str) -> Call | None:
+    call_sid = sid("CallSid")
+    return (
+        None if call_sid is None else get_or_create_call(session, call_sid, CallDetails(lang=lang))
+    )
+
+
+@bp.post("/survey/recorded")
+@twilio_signed
+def recorded() -> Response:
+    """The spoken answer to the rating question was recorded (or a key ended it)."""
+    lang = survey_lang()
+    where = position()
+    digits = request.form.get("Digits", "")
+    with transaction(db_sessions()) as session:
+        call = _call(session, lang)
+        if call is None:
+            return goodbye(lang, "goodbye")
+        recording = _note(call, session, LISTEN_RATING, lang)
+        if digits == "hangup":
+            log_event(session, call, "hung_up_while_speaking")
+            end_survey(session, call, DISPOSITION_HUNG_UP)
+            response = twiml(VoiceResponse())
+        elif digits or recording is None or _duration() == 0:
+            if recording is not None:
+                set_aside(recording, "key_pressed" if digits else "empty")
+            event = KeyPressed(digits) if digits else NoInput()
+            log_event(
+                session,
+                call,
+                "key" if digits else "no_input",
+                repr(digits[:16]) if digits else None,
+            )
+            response = apply_step(session, call, step(flow(), where, event, speech=True), lang)
+        else:
+            log_event(session, call, "spoken_answer", recording.recording_sid)
+            wait = url_for_step("wait", lang, where, rec=recording.recording_sid, n=0)
+            response = twiml(pause_and_redirect(wait))
+    send_jobs(session)
+    return response
+
+
+@bp.post("/survey/silence")
+@twilio_signed
+def silence() -> Response:
+    """`<Record>` heard nothing and fell through to our `<Redirect>`."""
+    lang = survey_lang()
+    with transaction(db_sessions()) as session:
+        call = _call(session, lang)
+        if call is None:
+            return goodbye(lang, "goodbye")
+        log_event(session, call, "no_input")
+        response = apply_step(session, call, step(flow(), position(), NoInput(), speech=True), lang)
+    return response
+
+
+@bp.post("/survey/wait")
+@twilio_signed
+def wait() -> Response:
+    """Is the recognition back? If not yet, pause a second and ask again, a few times."""
+    lang = survey_lang()
+    where = position()
+    recording_sid = request.args.get("rec", "")
+    polls = request.args.get("n", "0")
+    polls = int(polls) if polls.isdigit() and len(polls) < 3 else MAX_WAIT_POLLS
+    with transaction(db_sessions()) as session:
+        call = _call(session, lang)
+        if call is None:
+            return goodbye(lang, "goodbye")
+        recording = find_recording(session, recording_sid)
+        if recording is not None and recording.call_id != call.id:
+            recording = None
+        if (
+            recording is not None
+            and recording.status == RECORDING_PENDING
+            and polls < MAX_WAIT_POLLS
+        ):
+            again = url_for_step("wait", lang, where, rec=recording_sid, n=polls + 1)
+            return twiml(pause_and_redirect(again))
+        event = _outcome_event(recording)
+        log_event(session, call, "speech_result", type(event).__name__)
+        result = step(flow(), where, event, speech=True)
+        response = apply_step(session, call, result, lang, recording_sid)
+    send_jobs(session)
+    return response
+
+
+def _outcome_event(recording: Recording | None):
+    """What the recogniser's result means for the flow."""
+    if recording is None or recording.status == RECORDING_PENDING:
+        return SpeechLate()
+    if recording.status == RECORDING_DONE and recording.recognized_level:
+        return Heard(recording.recognized_level, bool(recording.certain))
+    if recording.outcome in SILENT_OUTCOMES:
+        return NoInput()
+    return NotUnderstood()
+
+
+@bp.post("/survey/reason")
+@twilio_signed
+def reason() -> Response:
+    """The caller's reason for a bad rating was recorded (or not given): thank and end."""
+    lang = survey_lang()
+    with transaction(db_sessions()) as session:
+        call = _call(session, lang)
+        if call is None:
+            return goodbye(lang, "goodbye")
+        recording = _note(call, session, LISTEN_REASON, lang)
+        log_event(session, call, "reason", recording.recording_sid if recording else None)
+        if request.form.get("Digits") == "hangup":
+            response = twiml(VoiceResponse())
+        else:
+            result = step(flow(), position(), Recorded(), speech=True)
+            response = apply_step(session, call, result, lang)
+    send_jobs(session)
+    return response
+
+
+@bp.post("/survey/recording-status")
+@twilio_signed
+def recording_status() -> Response:
+    """Twilio's recording status callback: the audio is ready, or will never be."""
+    lang = survey_lang()
+    purpose = request.args.get("purpose")
+    status = field("RecordingStatus", 16)
+    if purpose not in (LISTEN_RATING, LISTEN_REASON):
+        return twiml(VoiceResponse())
+    with transaction(db_sessions()) as session:
+        call = _call(session, lang)
+        recording = _note(call, session, purpose, lang) if call is not None else None
+        if recording is None and call is not None and sid("RecordingSid"):
+            recording = note_recording(
+                session,
+                call,
+                sid("RecordingSid"),
+                purpose=purpose,
+                lang=lang,
+                url=None,
+                duration=None,
+            )
+        if recording is not None and status in ("absent", "failed"):
+            set_aside(recording, "absent" if status == "absent" else "twilio_failed")
+        if recording is not None:
+            log.info("recording %s of call %s: %s", recording.recording_sid, call.call_sid, status)
+    send_jobs(session)
+    return twiml(VoiceResponse())

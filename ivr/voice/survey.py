@@ -1,0 +1,111 @@
+"""The survey's start and its key presses."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, request
+from twilio.twiml.voice_response import VoiceResponse
+
+from callflows import KeyPressed, NoInput, Position, Start, step
+from ivr.extensions import db_sessions
+from ivr.telephony.twilio import twiml
+from ivr.twilio_auth import twilio_signed
+from ivr.voice import bp
+from ivr.voice.common import (
+    MAX_FIELD,
+    answer,
+    apply_step,
+    can_speak,
+    field,
+    flow,
+    goodbye,
+    position,
+    send_jobs,
+    sid,
+    survey_lang,
+)
+from storage.calls import CallDetails, end_survey, get_or_create_call, log_event
+from storage.db import transaction
+from storage.models import DISPOSITION_HUNG_UP, DISPOSITION_NOT_SERVED
+from storage.privacy import mask_number
+
+log = logging.getLogger(__name__)
+
+# DialCallStatus values meaning no agent was reached: there is no service to rate.
+NOT_SERVED_DIAL_STATUSES = {"no-answer", "busy", "failed", "canceled"}
+# CallStatus values meaning the caller is no longer on the line.
+CALLER_GONE_STATUSES = {"completed", "canceled", "busy", "failed", "no-answer"}
+MAX_TICKETS = 50
+
+
+def _tickets() -> tuple[str, ...]:
+    raw = request.args.get("tickets", "")
+    tickets = (t.strip()[:MAX_FIELD] for t in raw.split(","))
+    return tuple(dict.fromkeys(t for t in tickets if t))[:MAX_TICKETS]
+
+
+def _hang_up() -> VoiceResponse:
+    response = VoiceResponse()
+    response.hangup()
+    return response
+
+
+@bp.post("/survey")
+@twilio_signed
+def survey() -> Response:
+    """Start of the survey: Twilio requests it when the agent leg ends (`<Dial action>`)."""
+    lang = survey_lang()
+    call_sid = sid("CallSid")
+    if call_sid is None:
+        log.warning("survey request without a usable CallSid: answered with goodbye")
+        return goodbye(lang, "goodbye")
+    dial_status = field("DialCallStatus", 16)
+    call_status = field("CallStatus", 16)
+    details = CallDetails(
+        caller=field("From", 32),
+        called=field("To", 32),
+        lang=lang,
+        agent=field("agent"),
+        dept=field("dept"),
+        tickets=_tickets(),
+        call_status=call_status,
+        dial_call_status=dial_status,
+    )
+    with transaction(db_sessions()) as session:
+        call = get_or_create_call(session, call_sid, details)
+        log.info("survey %s from %s (lang %s)", call_sid, mask_number(call.caller), lang)
+        if dial_status in NOT_SERVED_DIAL_STATUSES:
+            end_survey(session, call, DISPOSITION_NOT_SERVED)
+            log_event(session, call, "not_served", f"DialCallStatus={dial_status}")
+            return twiml(_hang_up())
+        if call_status in CALLER_GONE_STATUSES:
+            end_survey(session, call, DISPOSITION_HUNG_UP)
+            log_event(session, call, "caller_gone", f"CallStatus={call_status}")
+            return twiml(VoiceResponse())
+        if call.rating is not None:
+            log_event(session, call, "already_rated")
+            return goodbye(lang, "already_rated")
+        log_event(session, call, "survey_started")
+    return answer(lang, step(flow(), Position(""), Start(), speech=can_speak(lang)))
+
+
+@bp.post("/survey/input")
+@twilio_signed
+def survey_input() -> Response:
+    """The caller's answer to a `<Gather>`: a key, any keys, or nothing."""
+    lang = survey_lang()
+    call_sid = sid("CallSid")
+    if call_sid is None:
+        log.warning("survey input without a usable CallSid: answered with goodbye")
+        return goodbye(lang, "goodbye")
+    digits = request.form.get("Digits", "")
+    event = KeyPressed(digits) if digits else NoInput()
+    with transaction(db_sessions()) as session:
+        call = get_or_create_call(session, call_sid, CallDetails(lang=lang))
+        kind, detail = ("key", repr(digits[:16])) if digits else ("no_input", None)
+        log_event(session, call, kind, detail)
+        result = step(flow(), position(), event, speech=can_speak(lang))
+        response = apply_step(session, call, result, lang, request.args.get("rec"))
+    send_jobs(session)
+    return response
