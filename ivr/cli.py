@@ -12,6 +12,7 @@ import click
 from ivr.devenv import SIMULATOR_MEDIA_PORT
 from ivr.logging_setup import configure_logging
 from storage.db import database_url, make_engine, make_session_factory, transaction
+from storage.models import ROLES
 
 
 @click.group()
@@ -51,6 +52,76 @@ def token_create(name: str) -> None:
     click.echo(secret)
 
 
+def _database_session():
+    """A transaction on `DATABASE_URL`."""
+    return transaction(make_session_factory(make_engine(database_url())))
+
+
+def _read_password() -> str:
+    """The password from standard input: typed twice, hidden, at a terminal; else one line."""
+    if sys.stdin.isatty():
+        return click.prompt("password", hide_input=True, confirmation_prompt=True, err=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@main.group()
+def user() -> None:
+    """Console users."""
+
+
+@user.command("create")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--dept", default=None, help="Department code (required for staff).")
+def user_create(name: str, role: str, dept: str | None) -> None:
+    """Create a console user, reading the password from standard input."""
+    from storage.users import UserError, check_password, create_user
+
+    password = _read_password()
+    try:
+        check_password(password)  # before opening the database: say why at once
+        with _database_session() as session:
+            create_user(session, name, password, role, dept)
+    except UserError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"user {name} created ({role}{', ' + dept if dept else ''})", err=True)
+
+
+@main.group()
+def dept() -> None:
+    """Departments (承办单位), by the code calls carry in `dept`."""
+
+
+@dept.command("create")
+@click.argument("code")
+@click.argument("name")
+def dept_create(code: str, name: str) -> None:
+    """Create a department."""
+    from storage.users import UserError, create_department
+
+    try:
+        with _database_session() as session:
+            create_department(session, code, name)
+    except UserError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"department {code} created", err=True)
+
+
+@dept.command("set-head")
+@click.argument("code")
+@click.argument("username")
+def dept_set_head(code: str, username: str) -> None:
+    """Make USERNAME the head of department CODE (escalations go to the head)."""
+    from storage.users import UserError, set_department_head
+
+    try:
+        with _database_session() as session:
+            set_department_head(session, code, username)
+    except UserError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{username} heads department {code}", err=True)
+
+
 def _parse_now(value: str | None) -> datetime:
     """An ISO 8601 time; without an offset it is read in `HOTLINE_TZ`."""
     from storage.types import utcnow
@@ -69,7 +140,7 @@ def _parse_now(value: str | None) -> datetime:
 @main.command()
 @click.option("--now", "now_text", help="Run as of this ISO 8601 time (default: now).")
 def sweep(now_text: str | None) -> None:
-    """Run the periodic duties once: overdue callbacks, re-sending lost jobs."""
+    """Run the periodic duties once: default ratings, overdue steps, re-sending lost jobs."""
     from workers.context import connect_redis, session_factory
     from workers.sweep import sweep as run_sweep
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 from storage.types import UTCDateTime, utcnow
 
@@ -34,8 +34,41 @@ DISPOSITION_HUNG_UP = "hung_up"  # the caller left before rating
 DISPOSITION_NOT_SERVED = "not_served"  # no agent was reached: nothing to rate
 DISPOSITION_IN_PROGRESS = "in_progress"  # the survey is still running
 
-# Callback states (contract); only `open` is reached in the keypad flow.
-CALLBACK_OPEN = "open"
+# Callback states (contract).
+CALLBACK_OPEN = "open"  # waiting for the callback (due 48 h after the rating)
+CALLBACK_CALLED_BACK = "called_back"  # caller reached; verdict and rectification under way
+CALLBACK_CLOSED = "closed"  # resolved and fed back to the caller
+CALLBACK_NOT_ADOPTED = "not_adopted"  # mistaken or malicious, approved by a supervisor
+CALLBACK_UNREACHABLE = "unreachable"  # no usable number, or not reached after the attempts
+CALLBACK_STATES = (
+    CALLBACK_OPEN,
+    CALLBACK_CALLED_BACK,
+    CALLBACK_CLOSED,
+    CALLBACK_NOT_ADOPTED,
+    CALLBACK_UNREACHABLE,
+)
+
+# Verdicts once the caller is reached (contract: `resolution`), domain.md rule 7.
+RESOLUTION_ON_THE_SPOT = "on_the_spot"  # 当场解决: closed once the feedback is recorded
+RESOLUTION_RECTIFY_5D = "rectify_5d"  # 当场难以解决: rectify within 5 days
+RESOLUTION_RECTIFY_15D = "rectify_15d"  # 情况较为复杂: rectify within 15 days
+RESOLUTION_EXPLAINED = "explained"  # 缺乏法定依据, 做好解释说明
+RESOLUTION_MISTAKEN = "mistaken"  # 误评: needs a supervisor's approval
+RESOLUTION_MALICIOUS = "malicious"  # 恶意差评: needs a supervisor's approval
+RESOLUTIONS = (
+    RESOLUTION_ON_THE_SPOT,
+    RESOLUTION_RECTIFY_5D,
+    RESOLUTION_RECTIFY_15D,
+    RESOLUTION_EXPLAINED,
+    RESOLUTION_MISTAKEN,
+    RESOLUTION_MALICIOUS,
+)
+
+# Console roles.
+ROLE_ADMIN = "admin"  # manages users and departments
+ROLE_SUPERVISOR = "supervisor"  # sees every queue, approves mistaken/malicious verdicts
+ROLE_STAFF = "staff"  # works the callback queue of one department
+ROLES = (ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_STAFF)
 
 
 class Base(DeclarativeBase):
@@ -47,6 +80,8 @@ class Call(Base):
     """One hotline call that reached (or could have reached) the survey."""
 
     __tablename__ = "calls"
+    # The default-rating sweep looks for unrated calls by age.
+    __table_args__ = (Index("ix_calls_disposition_created_at", "disposition", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
@@ -98,6 +133,8 @@ class Rating(Base):
     recording_id: Mapped[int | None] = mapped_column(
         ForeignKey("recordings.id", ondelete="SET NULL")
     )
+    # Not counted in the figures: verified as mistaken or malicious (误评/恶意差评).
+    excluded: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
 
     call: Mapped[Call] = relationship(back_populates="rating")
 
@@ -141,7 +178,10 @@ class Callback(Base):
     """The follow-up (回访核实) that every bad rating opens."""
 
     __tablename__ = "callbacks"
-    __table_args__ = (Index("ix_callbacks_state_due_at", "state", "due_at"),)
+    __table_args__ = (
+        Index("ix_callbacks_state_due_at", "state", "due_at"),
+        Index("ix_callbacks_state_rectify_due_at", "state", "rectify_due_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
@@ -154,8 +194,23 @@ class Callback(Base):
     rectify_due_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The workflow (storage/callbacks.py): attempts, verdict, rectification, feedback.
+    failed_attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    reached_at: Mapped[datetime | None]
+    verdict_at: Mapped[datetime | None]
+    verdict_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    verdict_note: Mapped[str | None] = mapped_column(Text)
+    # Working days counted on weekends only: the holiday calendar did not know a year.
+    rectify_due_fallback: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    rectify_overdue: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    rectification: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[list[str] | None] = mapped_column(JSON)  # file keys (storage/files.py)
+    feedback: Mapped[str | None] = mapped_column(String(16))  # the caller's, on the result
+    closed_at: Mapped[datetime | None]
 
     call: Mapped[Call] = relationship(back_populates="callback")
+    rating: Mapped[Rating] = relationship()
+    events: Mapped[list[CallbackEvent]] = relationship(order_by="CallbackEvent.id", viewonly=True)
 
 
 class CallEvent(Base):
@@ -203,3 +258,96 @@ class OutboxJob(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     done_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class User(Base):
+    """A console user; only a salted hash of the password is kept (storage/users.py)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    dept: Mapped[str | None] = mapped_column(String(64), index=True)  # a Department.code
+    active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+
+class Department(Base):
+    """A responsible unit (承办单位), by the code calls carry in `dept`."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    head_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    head: Mapped[User | None] = relationship()
+
+
+class CallbackEvent(Base):
+    """Append-only history of a callback: every change and every refused attempt."""
+
+    __tablename__ = "callback_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    callback_id: Mapped[int] = mapped_column(
+        ForeignKey("callbacks.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_name: Mapped[str] = mapped_column(String(64))  # "system" for the sweep
+    kind: Mapped[str] = mapped_column(String(32))  # attempt, verdict, approved, refused, …
+    action: Mapped[str | None] = mapped_column(String(32))  # what was asked for
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A form's one-time key: the same submission twice changes nothing the second time.
+    submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    @validates("kind", "action", "from_state", "to_state", "note", "detail")
+    def _append_only(self, key: str, value: Any) -> Any:
+        if self.id is not None:
+            raise ValueError("callback events are append-only")
+        return value
+
+
+class Escalation(Base):
+    """An overdue step reported upward, once: `dedupe_key` is `<step>:<callback id>`."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
+    callback_id: Mapped[int] = mapped_column(
+        ForeignKey("callbacks.id", ondelete="CASCADE"), index=True
+    )
+    step: Mapped[str] = mapped_column(String(16))  # callback or rectify
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    recipients: Mapped[int] = mapped_column(default=0)
+
+
+class Notification(Base):
+    """A message to a user (escalations) or to the management body (not adopted)."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    audience: Mapped[str] = mapped_column(String(16))  # user or management
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    callback_id: Mapped[int | None] = mapped_column(
+        ForeignKey("callbacks.id", ondelete="CASCADE"), index=True
+    )
+    subject: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]

@@ -38,6 +38,7 @@ def call_to_dict(call: Call) -> dict[str, Any]:
             "category": rating.category,
             "source": rating.source,
             "rated_at": iso(rating.rated_at),
+            "excluded": rating.excluded,
         },
         "callback": None if call.callback is None else callback_to_dict(call.callback),
         "reason": _reason(call),
@@ -53,11 +54,15 @@ def _reason(call: Call) -> dict[str, Any] | None:
 
 
 def callback_to_dict(callback: Callback) -> dict[str, Any]:
-    """The contract's `callback` object."""
+    """The contract's `callback` object.
+
+    `overdue` is true once the sweep found the callback (48 h) or the rectification
+    (5/15 days) late; it stays true after the late step is done.
+    """
     return {
         "state": callback.state,
         "due_at": iso(callback.due_at),
-        "overdue": callback.overdue,
+        "overdue": bool(callback.overdue or callback.rectify_overdue),
         "resolution": callback.resolution,
         "rectify_due_at": iso(callback.rectify_due_at),
     }

@@ -13,11 +13,13 @@ import requests
 
 from storage.calls import find_call
 from storage.db import transaction
+from storage.models import Notification
+from storage.notifications import AUDIENCE_MANAGEMENT, notification_to_dict
 from storage.serialize import call_to_dict
 from workers.context import session_factory
 from workers.recordings import process_recording
 
-__all__ = ["process_recording", "push_call_update"]
+__all__ = ["process_recording", "push_call_update", "push_notification"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,33 @@ def push_call_update(call_sid: str) -> str:
         if call is None:
             return "unknown call"
         body = json.dumps({"event": "call.updated", "call": call_to_dict(call)}).encode()
+    return post_signed(url, secret, body)
+
+
+def push_notification(notification_id: int) -> str:
+    """Push a notification for the management body to `MANAGEMENT_WEBHOOK_URL`, signed.
+
+    Signed like `push_call_update`, with `MANAGEMENT_WEBHOOK_SECRET`; the body is
+    `{"event": "notification.<kind>", "notification": {...}}` (no caller number).
+    """
+    url = os.environ.get("MANAGEMENT_WEBHOOK_URL")
+    if not url:
+        return "no MANAGEMENT_WEBHOOK_URL: nothing to push"
+    secret = os.environ.get("MANAGEMENT_WEBHOOK_SECRET")
+    if not secret:
+        raise RuntimeError("MANAGEMENT_WEBHOOK_URL is set but MANAGEMENT_WEBHOOK_SECRET is not")
+    with transaction(session_factory()) as session:
+        notification = session.get(Notification, notification_id)
+        if notification is None or notification.audience != AUDIENCE_MANAGEMENT:
+            return "no such management notification"
+        event = f"notification.{notification.kind}"
+        payload = {"event": event, "notification": notification_to_dict(notification)}
+        body = json.dumps(payload, ensure_ascii=False).encode()
+    return post_signed(url, secret, body)
+
+
+def post_signed(url: str, secret: str, body: bytes) -> str:
+    """POST `body` as JSON with `X-IVR-Timestamp` and `X-IVR-Signature` (HMAC-SHA256)."""
     timestamp = str(int(time.time()))
     signature = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
     response = requests.post(

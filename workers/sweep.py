@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
 from redis import Redis
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.db import transaction
-from storage.models import CALLBACK_OPEN, Callback
+from workers.duties import STEP_CALLBACK, STEP_RECTIFY, give_default_ratings, mark_overdue
 from workers.queues import resend_pending
 
 log = logging.getLogger(__name__)
+
+# `resend_pending` sends at most SEND_ROUND jobs a round; a sweep that made more (a backlog
+# of default ratings) sends rounds until the outbox is drained or SEND_BUDGET_S is spent
+# (about 1 ms a job), so that a sweep stays well inside the cron heartbeat's 180 s; the
+# next sweep sends the rest.
+SEND_ROUND = 500
+SEND_BUDGET_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -23,28 +29,42 @@ class SweepReport:
 
     callbacks_overdue: int
     jobs_sent: int
+    default_ratings: int = 0
+    rectifications_overdue: int = 0
+    notifications: int = 0
 
     def __str__(self) -> str:
-        return f"callbacks marked overdue: {self.callbacks_overdue}; jobs sent: {self.jobs_sent}"
+        return (
+            f"default ratings: {self.default_ratings}; "
+            f"callbacks marked overdue: {self.callbacks_overdue}; "
+            f"rectifications marked overdue: {self.rectifications_overdue}; "
+            f"escalation notifications: {self.notifications}; "
+            f"jobs sent: {self.jobs_sent}"
+        )
 
 
 def sweep(factory: sessionmaker[Session], redis: Redis, now: datetime) -> SweepReport:
     """Run every periodic duty once, as of `now`. Safe to run twice, or late."""
-    overdue = mark_overdue_callbacks(factory, now)
-    sent = resend_pending(factory, redis)
-    report = SweepReport(callbacks_overdue=overdue, jobs_sent=sent)
+    ratings = give_default_ratings(factory, now)
+    overdue, notified = mark_overdue(factory, now, STEP_CALLBACK)
+    rectify, notified_rectify = mark_overdue(factory, now, STEP_RECTIFY)
+    sent, deadline = 0, time.monotonic() + SEND_BUDGET_S
+    while True:
+        sent_now = resend_pending(factory, redis)
+        sent += sent_now
+        if sent_now < SEND_ROUND or time.monotonic() > deadline:
+            break
+    report = SweepReport(
+        callbacks_overdue=overdue,
+        jobs_sent=sent,
+        default_ratings=ratings,
+        rectifications_overdue=rectify,
+        notifications=notified + notified_rectify,
+    )
     log.info("sweep as of %s: %s", now.isoformat(), report)
     return report
 
 
 def mark_overdue_callbacks(factory: sessionmaker[Session], now: datetime) -> int:
-    """Flag open callbacks whose 48-hour deadline has passed."""
-    with transaction(factory) as session:
-        result = session.execute(
-            update(Callback)
-            .where(
-                Callback.state == CALLBACK_OPEN, Callback.due_at < now, Callback.overdue.is_(False)
-            )
-            .values(overdue=True, updated_at=now)
-        )
-        return result.rowcount or 0
+    """Flag open callbacks whose 48-hour deadline has passed, and escalate them."""
+    return mark_overdue(factory, now, STEP_CALLBACK)[0]

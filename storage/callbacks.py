@@ -1,0 +1,291 @@
+"""The callback workflow (回访核实, domain.md rule 7): attempts, verdicts, approval, closing.
+
+`TRANSITIONS` lists every legal move. Each action takes a session, the acting user and
+the data, and: locks the callback row; checks access (`NotAllowed`), then the state
+(`IllegalTransition`), then the input (`InvalidInput`), all before changing anything;
+then changes the callback, appends one `CallbackEvent` (who, when, what, from and to
+state), bumps the call's `updated_at` and queues `workers.jobs.push_call_update`.
+
+A refused action raises a `WorkflowError`, which rolls its transaction back; `act()` runs
+an action in a transaction and then writes the refusal's audit row (kind `refused`) in a
+fresh one. A form may pass a `submission_key`: the same key twice returns the first
+outcome (`duplicate=True`) and changes nothing; without one, repeating an action that
+moved the state is an `IllegalTransition`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage import deadlines
+from storage.callback_steps import (
+    MAX_NOTE,
+    IllegalTransition,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    Outcome,
+    Step,
+    WorkflowError,
+    append_event,
+    may_work,
+    record_refusal,
+)
+from storage.db import transaction
+from storage.files import InvalidKey, validate_key
+from storage.models import CALLBACK_CALLED_BACK as CALLED_BACK
+from storage.models import CALLBACK_CLOSED as CLOSED
+from storage.models import CALLBACK_NOT_ADOPTED as NOT_ADOPTED
+from storage.models import CALLBACK_OPEN as OPEN
+from storage.models import CALLBACK_UNREACHABLE as UNREACHABLE
+from storage.models import RESOLUTIONS, ROLE_SUPERVISOR, Callback, CallbackEvent, User
+from storage.notifications import KIND_NOT_ADOPTED, notify_management
+from storage.serialize import iso
+from storage.types import utcnow
+
+__all__ = [
+    "IllegalTransition",
+    "InvalidInput",
+    "NotAllowed",
+    "NotFound",
+    "Outcome",
+    "WorkflowError",
+    "act",
+    "append_event",
+    "close_rectification",
+    "history",
+    "log_attempt",
+    "may_work",
+    "record_refusal",
+    "record_verdict",
+    "review_verdict",
+]
+
+log = logging.getLogger(__name__)
+
+REACHED, NO_ANSWER, REFUSED, WRONG_NUMBER = "reached", "no_answer", "refused", "wrong_number"
+ATTEMPT_RESULTS = (REACHED, NO_ANSWER, REFUSED, WRONG_NUMBER)
+FEEDBACKS = ("satisfied", "not_satisfied", "not_reached")  # the caller's word on the result
+CLOSING = ("on_the_spot", "explained")  # closed with the verdict, once fed back
+RECTIFY_DAYS = {"rectify_5d": 5, "rectify_15d": 15}
+NEEDS_APPROVAL = ("mistaken", "malicious")
+DEFAULT_MAX_ATTEMPTS = 3
+MAX_EVIDENCE = 20
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One legal move: `trigger` takes a callback from `source` to `dest`."""
+
+    trigger: str
+    source: str
+    dest: str
+    when: str = ""
+
+
+TRANSITIONS = (
+    Transition("attempt", OPEN, CALLED_BACK, "the caller is reached"),
+    Transition("attempt", OPEN, OPEN, "no answer or refused, attempts left"),
+    Transition("attempt", OPEN, UNREACHABLE, "wrong number, or the last attempt failed"),
+    Transition("verdict", CALLED_BACK, CALLED_BACK, "rectify, or mistaken/malicious to approve"),
+    Transition("verdict", CALLED_BACK, CLOSED, "on the spot or explained, with feedback"),
+    Transition("approve", CALLED_BACK, NOT_ADOPTED, "a supervisor other than the author"),
+    Transition("reject", CALLED_BACK, CALLED_BACK, "the verdict is withdrawn"),
+    Transition("close", CALLED_BACK, CLOSED, "rectified, with evidence and feedback"),
+)
+
+
+def max_attempts() -> int:
+    """`CALLBACK_MAX_ATTEMPTS`: failed attempts before a callback is unreachable (≥ 1)."""
+    raw = os.environ.get("CALLBACK_MAX_ATTEMPTS") or str(DEFAULT_MAX_ATTEMPTS)
+    if not raw.strip().isdigit():
+        raise ValueError(f"CALLBACK_MAX_ATTEMPTS must be a whole number, not {raw!r}")
+    return max(1, int(raw))
+
+
+def act(factory: sessionmaker[Session], action: Callable[..., Outcome], *args, **kwargs) -> Outcome:
+    """Run `action(session, *args, **kwargs)` in a transaction; audit a refusal apart."""
+    try:
+        with transaction(factory) as session:
+            outcome = action(session, *args, **kwargs)
+            jobs = tuple(session.info.pop("outbox_jobs", []))
+    except WorkflowError as error:
+        try:
+            with transaction(factory) as session:
+                record_refusal(session, error)
+        except Exception:  # the refusal itself must still reach the caller
+            log.exception("could not write the audit row of a refused %s", error.action)
+        raise
+    return Outcome(outcome.callback_id, outcome.state, outcome.event_id, outcome.duplicate, jobs)
+
+
+def log_attempt(
+    session: Session,
+    actor: User,
+    callback_id: int,
+    result: str,
+    note: str = "",
+    *,
+    now: datetime | None = None,
+    submission_key: str | None = None,
+    attempts_allowed: int | None = None,
+) -> Outcome:
+    """Log one call-back attempt: reached, no_answer, refused or wrong_number."""
+    step = Step(session, actor, callback_id, "attempt", submission_key)
+    if step.duplicate:
+        return step.duplicate
+    cb, now = step.callback, now or utcnow()
+    step.require(cb.state == OPEN, "attempts are logged only while the callback is open")
+    step.check(result in ATTEMPT_RESULTS, f"result must be one of {ATTEMPT_RESULTS}")
+    if result == REACHED:
+        cb.reached_at = now
+        return step.change(CALLED_BACK, "reached", note, now, result=result)
+    cb.failed_attempts += 1
+    limit = attempts_allowed or max_attempts()
+    if result == WRONG_NUMBER or cb.failed_attempts >= limit:
+        return step.change(UNREACHABLE, "unreachable", note, now, result=result)
+    return step.change(OPEN, "attempt", note, now, result=result, attempt=cb.failed_attempts)
+
+
+def record_verdict(
+    session: Session,
+    actor: User,
+    callback_id: int,
+    resolution: str,
+    note: str = "",
+    *,
+    feedback: str | None = None,
+    now: datetime | None = None,
+    submission_key: str | None = None,
+) -> Outcome:
+    """Record the verdict once the caller is reached (`feedback` closes on_the_spot/explained)."""
+    step = Step(session, actor, callback_id, "verdict", submission_key)
+    if step.duplicate:
+        return step.duplicate
+    cb, now = step.callback, now or utcnow()
+    step.require(cb.state != OPEN, "the caller has not been reached yet")
+    step.require(cb.state == CALLED_BACK, f"the callback is {cb.state}")
+    step.require(cb.resolution is None, f"a verdict is already recorded: {cb.resolution}")
+    step.check(resolution in RESOLUTIONS, f"resolution must be one of {RESOLUTIONS}")
+    closing = resolution in CLOSING
+    step.check(
+        feedback in FEEDBACKS if closing else feedback is None,
+        f"feedback {FEEDBACKS} goes with {CLOSING} only, and is required there",
+    )
+    step.check(resolution not in NEEDS_APPROVAL or note.strip(), "say why it is not genuine")
+    cb.resolution, cb.verdict_at, cb.verdict_by_id = resolution, now, step.user.id
+    cb.verdict_note = note.strip()[:MAX_NOTE] or None
+    if resolution in RECTIFY_DAYS:
+        due = deadlines.rectify_due(now, RECTIFY_DAYS[resolution])
+        cb.rectify_due_at, cb.rectify_due_fallback = due.at, due.fallback
+    if closing:
+        cb.feedback, cb.closed_at = feedback, now
+    dest = CLOSED if closing else CALLED_BACK
+    return step.change(dest, "verdict", note, now, resolution=resolution, feedback=feedback)
+
+
+def review_verdict(
+    session: Session,
+    actor: User,
+    callback_id: int,
+    approve: bool,
+    note: str = "",
+    *,
+    now: datetime | None = None,
+    submission_key: str | None = None,
+) -> Outcome:
+    """A supervisor approves (→ not_adopted) or rejects (→ back to called_back) a verdict."""
+    trigger = "approve" if approve else "reject"
+    step = Step(session, actor, callback_id, trigger, submission_key)
+    if step.duplicate:
+        return step.duplicate
+    cb, user, now = step.callback, step.user, now or utcnow()
+    step.allow(user.role == ROLE_SUPERVISOR, "only a supervisor reviews verdicts")
+    waiting = cb.state == CALLED_BACK and cb.resolution in NEEDS_APPROVAL
+    step.require(waiting, "no mistaken/malicious verdict awaits approval")
+    step.allow(cb.verdict_by_id != user.id, "the verdict's author cannot review it")
+    resolution = cb.resolution
+    if not approve:
+        cb.resolution = cb.verdict_at = cb.verdict_by_id = cb.verdict_note = None
+        return step.change(CALLED_BACK, "rejected", note, now, resolution=resolution)
+    cb.rating.excluded = True
+    cb.closed_at = now
+    outcome = step.change(NOT_ADOPTED, "approved", note, now, resolution=resolution)
+    notify_management(
+        session,
+        kind=KIND_NOT_ADOPTED,
+        key=f"not_adopted:{cb.id}",
+        subject=f"差评不予采纳（{resolution}）：{cb.call.call_sid}",
+        payload=_management_report(session, cb, user, note, now),
+        callback_id=cb.id,
+        now=now,
+    )
+    return outcome
+
+
+def close_rectification(
+    session: Session,
+    actor: User,
+    callback_id: int,
+    description: str,
+    evidence: Sequence[str],
+    feedback: str,
+    note: str = "",
+    *,
+    now: datetime | None = None,
+    submission_key: str | None = None,
+) -> Outcome:
+    """Close a rectification with its description, evidence file keys and the feedback."""
+    step = Step(session, actor, callback_id, "close", submission_key)
+    if step.duplicate:
+        return step.duplicate
+    cb, now = step.callback, now or utcnow()
+    step.require(cb.state != OPEN, "the caller has not been reached: nothing to close yet")
+    rectifying = cb.state == CALLED_BACK and cb.resolution in RECTIFY_DAYS
+    step.require(rectifying, f"no rectification under way (state {cb.state})")
+    step.check(bool(description and description.strip()), "describe the rectification")
+    step.check(0 < len(evidence) <= MAX_EVIDENCE, f"give 1 to {MAX_EVIDENCE} evidence files")
+    try:
+        keys = [validate_key(key) for key in evidence]
+    except InvalidKey as error:
+        raise step.refuse(InvalidInput, str(error)) from None
+    step.check(feedback in FEEDBACKS, f"feedback must be one of {FEEDBACKS}")
+    cb.rectification, cb.evidence = description.strip()[:MAX_NOTE], keys
+    cb.feedback, cb.closed_at = feedback, now
+    return step.change(CLOSED, "closed", note, now, feedback=feedback, evidence=keys)
+
+
+def history(session: Session, callback_id: int) -> list[CallbackEvent]:
+    """The callback's events, oldest first."""
+    statement = select(CallbackEvent).where(CallbackEvent.callback_id == callback_id)
+    return list(session.scalars(statement.order_by(CallbackEvent.id)))
+
+
+def _management_report(
+    session: Session, cb: Callback, user: User, note: str, now: datetime
+) -> dict[str, Any]:
+    """What the management body is told of a rating not adopted (no caller number)."""
+    call = cb.call
+    author = session.get(User, cb.verdict_by_id) if cb.verdict_by_id else None
+    return {
+        "call_sid": call.call_sid,
+        "dept": cb.dept,
+        "agent": call.agent,
+        "tickets": [t.ticket for t in call.tickets],
+        "level": cb.rating.level,
+        "resolution": cb.resolution,
+        "reason": cb.verdict_note,
+        "verdict_by": author.username if author else None,
+        "verdict_at": iso(cb.verdict_at),
+        "approved_by": user.username,
+        "approval_note": note.strip() or None,
+        "approved_at": iso(now),
+    }

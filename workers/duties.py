@@ -1,0 +1,245 @@
+"""The sweep's duties over ratings and callbacks, each safe to run twice, late or at once.
+
+- **Default ratings** (domain.md rule 2): a call still unrated at the end of the 7th
+  natural day after its call day (`storage.deadlines.default_rating_due`) gets
+  `basically_satisfied` with `source: default`. `rated_at` is that deadline, not the
+  sweep's time, so a late sweep gives the same figures; the call's `updated_at` is the
+  sweep's time, so the work-order system's `updated_since` feed sees the change. Calls
+  whose disposition is `not_served` (no agent reached) are never rated.
+- **Overdue callbacks**: `open` past `due_at` (48 h) → `overdue`.
+- **Overdue rectifications**: `called_back` past `rectify_due_at` → `rectify_overdue`.
+
+Each overdue step is escalated once: an `Escalation` row (unique per step and callback),
+a notification to the department's head and to every supervisor, one event row and a
+push to the work-order system.
+
+Work goes in batches of `BATCH` rows, one short transaction and a handful of set-based
+statements each (row-by-row ORM work costs 4-8 ms a row: a backlog of 50,000 would take
+minutes), so 100,000 calls never load at once and webhooks wait at most one batch for
+SQLite's write lock. A default rating writes exactly what `storage.calls.record_rating`
+writes for a neutral rating (the rating, the disposition, the `rated` call event, the
+push job `rated:<call id>`; tests/test_sweep_duties.py checks they agree), and the one
+rating per call holds the same way: the unique `ratings.call_id`, inserted with ON
+CONFLICT DO NOTHING. Rows are claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL and
+flagged with `UPDATE … RETURNING`; the flags and the unique keys make a second (or a
+concurrent) sweep find nothing left to do.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Row, exists, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage import deadlines
+from storage.callback_steps import PUSH_CALL_UPDATE, SYSTEM
+from storage.db import transaction
+from storage.models import (
+    CALLBACK_CALLED_BACK,
+    CALLBACK_OPEN,
+    DISPOSITION_NOT_SERVED,
+    DISPOSITION_RATED,
+    LEVEL_CATEGORY,
+    Call,
+    Callback,
+    CallbackEvent,
+    CallEvent,
+    OutboxJob,
+    Rating,
+)
+from storage.notifications import EscalationRequest, escalate, insert_many_once
+from storage.outbox import DEFAULT_QUEUE
+from storage.serialize import iso
+from storage.types import utcnow
+from storage.users import department_heads, supervisors
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+DEFAULT_LEVEL = "basically_satisfied"
+STEP_CALLBACK = "callback"  # the 48-hour callback
+STEP_RECTIFY = "rectify"  # the 5- or 15-day rectification
+SUBJECTS = {STEP_CALLBACK: "回访超时", STEP_RECTIFY: "整改超时"}
+
+
+@dataclass(frozen=True)
+class DutyReport:
+    """What the duties did in one sweep."""
+
+    default_ratings: int = 0
+    callbacks_overdue: int = 0
+    rectifications_overdue: int = 0
+    notifications: int = 0
+
+
+def run_duties(factory: sessionmaker[Session], now: datetime, batch: int = BATCH) -> DutyReport:
+    """Run every duty once, as of `now`."""
+    ratings = give_default_ratings(factory, now, batch)
+    callbacks, sent_a = mark_overdue(factory, now, STEP_CALLBACK, batch)
+    rectifications, sent_b = mark_overdue(factory, now, STEP_RECTIFY, batch)
+    return DutyReport(ratings, callbacks, rectifications, sent_a + sent_b)
+
+
+def give_default_ratings(factory: sessionmaker[Session], now: datetime, batch: int = BATCH) -> int:
+    """Rate `basically_satisfied` (source `default`) every call unrated for 7 natural days."""
+    cutoff = deadlines.default_rating_cutoff(now)
+    given = last_id = 0
+    while True:
+        with transaction(factory) as session:
+            statement = (
+                select(Call.id, Call.call_sid, Call.created_at)
+                .where(
+                    Call.disposition.not_in((DISPOSITION_RATED, DISPOSITION_NOT_SERVED)),
+                    Call.created_at < cutoff,
+                    Call.id > last_id,
+                    ~exists().where(Rating.call_id == Call.id),
+                )
+                .order_by(Call.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            )
+            calls = session.execute(statement).all()
+            if not calls:
+                break
+            given += _rate_by_default(session, calls, now)
+            last_id = calls[-1].id
+    if given:
+        log.info("default ratings given: %d", given)
+    return given
+
+
+def _rate_by_default(session: Session, calls: Sequence[Row], now: datetime) -> int:
+    """What `record_rating(call, DEFAULT_LEVEL, "default", now=deadline)` does, for a batch."""
+    tz = deadlines.hotline_tz()
+    ratings = [
+        {
+            "call_id": call.id,
+            "level": DEFAULT_LEVEL,
+            "category": LEVEL_CATEGORY[DEFAULT_LEVEL],
+            "source": "default",
+            "rated_at": deadlines.default_rating_due(call.created_at, tz),
+            "excluded": False,
+        }
+        for call in calls
+    ]
+    rated = set(insert_many_once(session, Rating, ratings, "call_id", Rating.call_id))
+    if not rated:
+        return 0
+    session.execute(
+        update(Call.__table__)
+        .where(Call.id.in_(rated))
+        .values(disposition=DISPOSITION_RATED, updated_at=now)
+    )
+    detail = f"{DEFAULT_LEVEL} (default)"
+    events = [{"call_id": i, "at": utcnow(), "kind": "rated", "detail": detail} for i in rated]
+    session.execute(insert(CallEvent.__table__), events)
+    jobs = [_push_job(call.call_sid, f"rated:{call.id}") for call in calls if call.id in rated]
+    insert_many_once(session, OutboxJob, jobs, "dedupe_key", OutboxJob.id)
+    return len(rated)
+
+
+def mark_overdue(
+    factory: sessionmaker[Session], now: datetime, step: str, batch: int = BATCH
+) -> tuple[int, int]:
+    """Flag the callbacks whose `step` is overdue and escalate each once.
+
+    Returns (callbacks flagged, notifications created).
+    """
+    flag, due = (
+        (Callback.overdue, Callback.due_at)
+        if step == STEP_CALLBACK
+        else (Callback.rectify_overdue, Callback.rectify_due_at)
+    )
+    state = CALLBACK_OPEN if step == STEP_CALLBACK else CALLBACK_CALLED_BACK
+    marked = notified = last_id = 0
+    with transaction(factory) as session:
+        supervisor_ids = [user.id for user in supervisors(session)]
+    while True:
+        with transaction(factory) as session:
+            statement = (
+                select(
+                    Callback.id, Callback.call_id, Callback.dept, due.label("due"), Call.call_sid
+                )
+                .join(Call, Call.id == Callback.call_id)
+                .where(Callback.state == state, due < now, flag.is_(False), Callback.id > last_id)
+                .order_by(Callback.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True, of=Callback)
+            )
+            rows = session.execute(statement).all()
+            if not rows:
+                break
+            last_id = rows[-1].id
+            flagged = session.execute(
+                update(Callback.__table__)
+                .where(Callback.id.in_([r.id for r in rows]), Callback.state == state)
+                .where(flag.is_(False))
+                .values({flag.key: True, "updated_at": now})
+                .returning(Callback.__table__.c.id)
+            )
+            mine = set(flagged.scalars())
+            rows = [row for row in rows if row.id in mine]
+            heads = department_heads(session, sorted({r.dept for r in rows if r.dept}))
+            notified += _escalate(session, rows, step, now, heads, supervisor_ids)
+            marked += len(rows)
+    if marked:
+        log.warning("%s overdue: %d callback(s) escalated", step, marked)
+    return marked, notified
+
+
+def _escalate(
+    session: Session,
+    rows: Sequence[Row],
+    step: str,
+    now: datetime,
+    heads: dict[str, int],
+    supervisor_ids: list[int],
+) -> int:
+    """Escalate a batch of newly flagged callbacks: notifications, events, pushes."""
+    requests = []
+    for row in rows:
+        payload = {
+            "callback_id": row.id,
+            "call_sid": row.call_sid,
+            "dept": row.dept,
+            "step": step,
+            "due_at": iso(row.due),
+        }
+        head = [heads[row.dept]] if row.dept in heads else []
+        subject = f"{SUBJECTS[step]}：{row.call_sid}（{row.dept or '热线'}）"
+        requests.append(EscalationRequest(row.id, [*supervisor_ids, *head], subject, payload))
+    sent = escalate(session, step, requests, now)
+    kind = f"{step}_overdue"
+    events = [
+        {
+            "callback_id": row.id,
+            "at": now,
+            "actor_name": SYSTEM,
+            "kind": kind,
+            "detail": {"step": step, "due_at": iso(row.due), "escalated_to": sent.get(row.id, 0)},
+        }
+        for row in rows
+    ]
+    if events:
+        session.execute(insert(CallbackEvent.__table__), events)
+        calls = [row.call_id for row in rows]
+        session.execute(update(Call.__table__).where(Call.id.in_(calls)).values(updated_at=now))
+        jobs = [_push_job(row.call_sid, f"callback:{row.id}:{kind}") for row in rows]
+        insert_many_once(session, OutboxJob, jobs, "dedupe_key", OutboxJob.id)
+    return sum(sent.values())
+
+
+def _push_job(call_sid: str, dedupe_key: str) -> dict[str, object]:
+    """An outbox row for `workers.jobs.push_call_update`, as `storage.outbox.add_job` makes."""
+    return {
+        "queue": DEFAULT_QUEUE,
+        "func": PUSH_CALL_UPDATE,
+        "args": {"call_sid": call_sid},
+        "dedupe_key": dedupe_key,
+        "created_at": utcnow(),
+        "attempts": 0,
+    }
