@@ -25,12 +25,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
 
     from ivr import api, extensions, health, prompt_files, voice
+    from ivr.console import bp as console_bp
 
     extensions.init_app(app, settings)
     app.register_blueprint(voice.bp)
     app.register_blueprint(prompt_files.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(console_bp)
     if not settings.webhooks_ready:
         log.error(
             "Twilio webhooks are DISABLED (every request gets 403): set TWILIO_AUTH_TOKEN and "

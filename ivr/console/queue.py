@@ -1,0 +1,205 @@
+"""The queue and callback pages, and the number reveal (logged)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from ivr.console import bp, labels, new_submission_key
+from ivr.console.auth import current_user, login_required
+from ivr.extensions import db_sessions
+from storage.callback_steps import NotAllowed, record_refusal, why_not
+from storage.callbacks import NEEDS_APPROVAL, RECTIFY_DAYS
+from storage.db import transaction
+from storage.models import (
+    CALLBACK_CALLED_BACK,
+    CALLBACK_OPEN,
+    CALLBACK_STATES,
+    RECORDING_DONE,
+    RECORDING_REASON,
+    ROLE_STAFF,
+    Call,
+    Callback,
+    CallbackEvent,
+    Recording,
+    User,
+)
+from storage.privacy import mask_number
+from storage.types import utcnow
+
+ACTIVE = (CALLBACK_OPEN, CALLBACK_CALLED_BACK)
+QUEUE_LIMIT = 300
+REVEALED = "number_revealed"
+
+
+def deadline(cb: Callback) -> Any:
+    """The step's deadline: the rectification's once set, else the callback's 48 h."""
+    return cb.rectify_due_at or cb.due_at
+
+
+@bp.get("/")
+def home() -> Any:
+    return redirect(url_for("console.queue"))
+
+
+@bp.get("/queue")
+@login_required()
+def queue() -> Any:
+    """The callbacks to work, nearest deadline first; staff see their department's only."""
+    user = current_user()
+    assert user is not None
+    state = request.args.get("state", "active")
+    statement = select(Callback).options(
+        selectinload(Callback.call).selectinload(Call.tickets), selectinload(Callback.rating)
+    )
+    if user.role == ROLE_STAFF:
+        statement = statement.where(Callback.dept == user.dept)
+    if state in CALLBACK_STATES:
+        statement = statement.where(Callback.state == state)
+    elif state != "all":
+        state = "active"
+        statement = statement.where(Callback.state.in_(ACTIVE))
+    order = func.coalesce(Callback.rectify_due_at, Callback.due_at)
+    statement = statement.order_by(order, Callback.id).limit(QUEUE_LIMIT)
+    now = utcnow()
+    with db_sessions()() as db:
+        rows = []
+        for cb in db.scalars(statement):
+            left, late = labels.time_left(deadline(cb), now)
+            active = cb.state in ACTIVE
+            rows.append(
+                {
+                    "cb": cb,
+                    "deadline": deadline(cb),
+                    "left": left if active else "—",
+                    "overdue": (late and active) or cb.overdue or cb.rectify_overdue,
+                    "caller": mask_number(cb.call.caller),
+                }
+            )
+        return render_template(
+            "console/queue.html",
+            rows=rows,
+            state=state,
+            states=CALLBACK_STATES,
+            limit=QUEUE_LIMIT,
+        )
+
+
+def load(db: Session, callback_id: int) -> Callback:
+    """The callback with its call, or 404."""
+    statement = (
+        select(Callback)
+        .where(Callback.id == callback_id)
+        .options(selectinload(Callback.call).selectinload(Call.recordings))
+    )
+    cb = db.scalars(statement).first()
+    if cb is None:
+        abort(404, description=f"没有编号为 {callback_id} 的回访。")
+    return cb
+
+
+def check_access(callback_id: int, user: User, action: str) -> None:
+    """404 if unknown; 403 with an audit row (kind `refused`) unless `user` may work it."""
+    with db_sessions()() as db:
+        cb = load(db, callback_id)
+        problem = why_not(user, cb)
+        error = NotAllowed(problem or "", cb, user)
+    if problem is None:
+        return
+    error.action = action
+    with transaction(db_sessions()) as db:  # never nested: SQLite has one writer
+        record_refusal(db, error)
+    abort(403, description="此回访不属于您的部门，您无权查看或处理（已记录）。")
+
+
+def reason_recording(call: Call) -> Recording | None:
+    """The caller's spoken reason for the bad rating, fetched and transcribed, if any."""
+    wanted = (r for r in call.recordings if r.purpose == RECORDING_REASON)
+    return next((r for r in wanted if r.status == RECORDING_DONE), None)
+
+
+def render_detail(
+    callback_id: int, revealed: str | None = None, status: int = 200, audited: bool = False
+) -> Any:
+    """The callback page: call, rating, reason, number (masked), history, actions."""
+    user = current_user()
+    assert user is not None
+    if not audited:
+        check_access(callback_id, user, "view")
+    with db_sessions()() as db:
+        cb = load(db, callback_id)
+        call = cb.call
+        reason = reason_recording(call)
+        events = db.scalars(
+            select(CallbackEvent)
+            .where(CallbackEvent.callback_id == cb.id)
+            .order_by(CallbackEvent.id)
+        ).all()
+        left, late = labels.time_left(deadline(cb), utcnow())
+        active = cb.state in ACTIVE
+        page = render_template(
+            "console/callback.html",
+            cb=cb,
+            call=call,
+            rating=cb.rating,
+            reason=reason,
+            events=events,
+            masked=mask_number(call.caller),
+            revealed=revealed,
+            left=left if active else None,
+            overdue=(late and active) or cb.overdue or cb.rectify_overdue,
+            forms=_forms(cb, user),
+            key=new_submission_key,
+            results=("reached", "no_answer", "refused", "wrong_number"),
+        )
+    return page, status
+
+
+def _forms(cb: Callback, user: User) -> set[str]:
+    """The actions the page offers in the callback's present state."""
+    if cb.state == CALLBACK_OPEN:
+        return {"attempt"}
+    if cb.state != CALLBACK_CALLED_BACK:
+        return set()
+    if cb.resolution is None:
+        return {"verdict"}
+    if cb.resolution in RECTIFY_DAYS:
+        return {"close"}
+    if cb.resolution in NEEDS_APPROVAL:
+        may_review = user.role == "supervisor" and cb.verdict_by_id != user.id
+        return {"review"} if may_review else {"awaiting"}
+    return set()
+
+
+@bp.get("/callbacks/<int:callback_id>")
+@login_required()
+def callback(callback_id: int) -> Any:
+    return render_detail(callback_id)
+
+
+@bp.post("/callbacks/<int:callback_id>/reveal")
+@login_required()
+def reveal(callback_id: int) -> Any:
+    """Show the caller's full number once, and log who saw it."""
+    user = current_user()
+    assert user is not None
+    check_access(callback_id, user, "reveal")
+    with transaction(db_sessions()) as db:
+        cb = load(db, callback_id)
+        number = cb.call.caller
+        db.add(
+            CallbackEvent(
+                callback_id=cb.id,
+                actor_id=user.id,
+                actor_name=user.username,
+                kind=REVEALED,
+                action="reveal",
+                from_state=cb.state,
+                to_state=cb.state,
+                detail={"ip": request.remote_addr},
+            )
+        )
+    return render_detail(callback_id, revealed=number or "（无号码）", audited=True)
