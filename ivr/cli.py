@@ -152,10 +152,10 @@ def sweep(now_text: str | None) -> None:
 def worker() -> None:
     """Run a worker serving every queue (the Procfile's `worker`)."""
     from rq import Worker
-    from workers.speech import preload, speech_languages
 
     from workers.context import connect_redis
     from workers.queues import QUEUES
+    from workers.speech import preload, speech_languages
 
     # Loaded once here, before RQ forks a process per job: the forks share the pages.
     for lang, seconds in preload(speech_languages()).items():

@@ -27,6 +27,7 @@ from ivr.simulate_media import MediaHost
 SILENCE = "silence"
 HANG_UP = "hangup"
 SAY = "say:"  # "say:/path/to/answer.wav"
+CONFIRM = "confirm:"  # "confirm:satisfied": 1 if the read-back names that level, else 2
 MAX_REQUESTS = 60
 
 # post(url, form, headers) -> (status, body)
@@ -56,7 +57,8 @@ class CallScript:
 
     @classmethod
     def parse_answers(cls, text: str) -> list[str]:
-        """`"9,silence,say:a.wav,1"`: keys, `silence`, a WAV to speak, `hangup`."""
+        """`"9,silence,say:a.wav,confirm:satisfied"`: keys, `silence`, a WAV to speak,
+        a read-back check (1 if it names that level, else 2), `hangup`."""
         return [part.strip() for part in text.split(",") if part.strip()]
 
 
@@ -159,9 +161,16 @@ class Simulator:
         return None, {}
 
     def _gather(self, verb: ET.Element, script: CallScript, answers: list[str], outcome):
+        heard_before = len(outcome.heard)
         for prompt in verb:
             self._hear(prompt, outcome)
         answer = answers[0] if answers else HANG_UP
+        if answer.startswith(CONFIRM):  # a caller who checks what was read back
+            heard = outcome.heard[heard_before:]
+            meant = f"level_{answer.removeprefix(CONFIRM)}"
+            answer = "1" if meant in heard else "2"
+            if "readback" not in heard:
+                answer = HANG_UP  # asked something else: this caller gives up
         if answer == HANG_UP:
             return self._hung_up(outcome, "caller")
         form = self._form(script, CallStatus="in-progress")
