@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -150,17 +152,32 @@ def sweep(now_text: str | None) -> None:
 
 @main.command()
 def worker() -> None:
-    """Run a worker serving every queue (the Procfile's `worker`)."""
+    """Serve every queue (the Procfile's `worker`): ratings and slow transcriptions apart."""
     from rq import Worker
 
     from workers.context import connect_redis
-    from workers.queues import QUEUES
+    from workers.queues import WORKER_GROUPS
     from workers.speech import preload, speech_languages
 
-    # Loaded once here, before RQ forks a process per job: the forks share the pages.
+    # Loaded once here, before any fork: the worker processes and the process RQ
+    # forks for each job share the model's pages.
     for lang, seconds in preload(speech_languages()).items():
         click.echo(f"speech model for {lang} loaded in {seconds:.1f} s", err=True)
-    Worker(list(QUEUES), connection=connect_redis()).work()
+    first, *others = WORKER_GROUPS
+    children = []
+    for queues in others:
+        pid = os.fork()
+        if pid == 0:
+            Worker(list(queues), connection=connect_redis()).work()
+            os._exit(0)
+        children.append(pid)
+    try:
+        Worker(list(first), connection=connect_redis()).work()
+    finally:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            os.waitpid(pid, 0)
 
 
 @main.command()

@@ -12,7 +12,8 @@ from storage.inserts import insert_once
 from storage.models import OutboxJob
 
 DEFAULT_QUEUE = "default"
-SPEECH_QUEUE = "speech"  # recognition: a caller is waiting
+SPEECH_QUEUE = "speech"  # recognition of ratings: a caller is waiting
+TRANSCRIBE_QUEUE = "transcribe"  # free-form reasons: slow (about real time)
 # A job sent this long ago and still not done is presumed lost (Redis flushed,
 # worker killed) and sent again by the sweep. Jobs are idempotent, so a slow
 # job sent twice is harmless.

