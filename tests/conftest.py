@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import socket
@@ -210,3 +211,18 @@ def live_server(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(10)
+
+
+@functools.cache
+def _cached_password_hash(password: str) -> str:
+    import storage.users
+
+    return storage.users.generate_password_hash(password, method="scrypt")
+
+
+@pytest.fixture
+def fast_hashing(monkeypatch):
+    """Hash each test password once per session: scrypt is slow by design."""
+    import storage.users
+
+    monkeypatch.setattr(storage.users, "hash_password", _cached_password_hash)

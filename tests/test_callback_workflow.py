@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-import storage.users
 from storage import callbacks as wf
 from storage.calls import CallDetails, get_or_create_call, record_rating
 from storage.db import transaction
@@ -19,15 +17,7 @@ from storage.users import create_department, create_user
 NOW = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch):
-    """Hash each test password once per session: scrypt is slow by design."""
-    monkeypatch.setattr(storage.users, "hash_password", _cached_hash)
-
-
-@functools.cache
-def _cached_hash(password: str) -> str:
-    return storage.users.generate_password_hash(password, method="scrypt")
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import io
 import re
 from datetime import timedelta
@@ -10,7 +9,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-import storage.users
 from storage.db import transaction
 from storage.files import file_store
 from storage.models import Callback, CallbackEvent, Recording
@@ -20,14 +18,7 @@ PDF = b"%PDF-1.4\n% evidence\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch):
-    monkeypatch.setattr(storage.users, "hash_password", _cached_hash)
-
-
-@functools.cache
-def _cached_hash(password: str) -> str:
-    return storage.users.generate_password_hash(password, method="scrypt")
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 @pytest.fixture

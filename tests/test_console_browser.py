@@ -6,13 +6,11 @@ supervisor, and writes screenshots of the queue and a callback page to tests/out
 
 from __future__ import annotations
 
-import functools
 import shutil
 from pathlib import Path
 
 import pytest
 
-import storage.users
 from tests.console_helpers import PASSWORD, make_people, new_callback
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
@@ -28,14 +26,7 @@ OUTPUT = Path(__file__).resolve().parent / "output"
 PDF = b"%PDF-1.4\n% evidence\n"
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch):
-    monkeypatch.setattr(storage.users, "hash_password", _cached_hash)
-
-
-@functools.cache
-def _cached_hash(password: str) -> str:
-    return storage.users.generate_password_hash(password, method="scrypt")
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 @pytest.fixture

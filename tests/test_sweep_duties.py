@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -10,7 +9,6 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-import storage.users
 from ivr.cli import main
 from storage import callbacks as wf
 from storage.calls import CallDetails, end_survey, find_call, get_or_create_call, record_rating
@@ -35,14 +33,7 @@ CALL_DAY = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # Monday 2 November, 10:00 i
 DEFAULT_DUE = datetime(2026, 11, 9, 16, 0, tzinfo=UTC)  # 00:00 on 10 November in Shanghai
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch):
-    monkeypatch.setattr(storage.users, "hash_password", _cached_hash)
-
-
-@functools.cache
-def _cached_hash(password: str) -> str:
-    return storage.users.generate_password_hash(password, method="scrypt")
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 @pytest.fixture
