@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Sequence
 
 from redis import Redis
@@ -25,6 +26,8 @@ QUEUES = (SPEECH_QUEUE, DEFAULT_QUEUE, TRANSCRIBE_QUEUE)
 WORKER_GROUPS = ((SPEECH_QUEUE, DEFAULT_QUEUE), (TRANSCRIBE_QUEUE, DEFAULT_QUEUE))
 JOB_TIMEOUT_S = 120
 RUNNER = "workers.runner.run_outbox_job"
+BATCH_SIZE = 500
+FAILURE_TTL_S = 7 * 86400
 
 
 def queue(name: str, redis: Redis) -> Queue:
@@ -49,18 +52,30 @@ def resend_pending(factory: sessionmaker[Session], redis: Redis) -> int:
 
 
 def _enqueue(redis: Redis, jobs: Sequence[tuple[int, str]]) -> list[int]:
-    sent: list[int] = []
+    """Enqueue in batches (one Redis round trip each); return the ids that made it."""
+    by_queue: dict[str, list[int]] = defaultdict(list)
     for job_id, queue_name in jobs:
-        try:
-            queue(queue_name, redis).enqueue(
-                RUNNER, job_id, job_id=f"outbox-{job_id}", failure_ttl=7 * 86400
-            )
-        except RedisError as error:
-            left = len(jobs) - len(sent)
-            log.warning("redis unavailable, %d job(s) left for the sweep: %s", left, error)
-            break
-        sent.append(job_id)
+        by_queue[queue_name].append(job_id)
+    sent: list[int] = []
+    for queue_name, ids in by_queue.items():
+        target = queue(queue_name, redis)
+        for start in range(0, len(ids), BATCH_SIZE):
+            batch = ids[start : start + BATCH_SIZE]
+            try:
+                target.enqueue_many([_job_data(job_id) for job_id in batch])
+            except RedisError as error:
+                left = len(jobs) - len(sent)
+                log.warning("redis unavailable, %d job(s) left for the sweep: %s", left, error)
+                return sent
+            sent.extend(batch)
     return sent
+
+
+def _job_data(outbox_id: int):
+    # A deterministic RQ id per outbox row: sending a row again replaces its job.
+    return Queue.prepare_data(
+        RUNNER, (outbox_id,), job_id=f"outbox-{outbox_id}", failure_ttl=FAILURE_TTL_S
+    )
 
 
 def _mark_sent(factory: sessionmaker[Session], sent: list[int]) -> int:
