@@ -13,7 +13,7 @@ import click
 
 from ivr.devenv import SIMULATOR_MEDIA_PORT
 from ivr.logging_setup import configure_logging
-from storage.db import database_url, make_engine, make_session_factory, transaction
+from storage.db import database_url, transaction
 from storage.models import ROLES
 
 
@@ -49,14 +49,16 @@ def token_create(name: str) -> None:
     """Create an API token and print it, alone, on standard output."""
     from storage.tokens import create_token
 
-    with transaction(make_session_factory(make_engine(database_url()))) as session:
+    with _database_session() as session:
         secret = create_token(session, name[:64])
     click.echo(secret)
 
 
 def _database_session():
-    """A transaction on `DATABASE_URL`."""
-    return transaction(make_session_factory(make_engine(database_url())))
+    """A transaction on `DATABASE_URL`, with this process's session factory."""
+    from workers.context import session_factory
+
+    return transaction(session_factory())
 
 
 def _read_password() -> str:

@@ -33,18 +33,15 @@ def push_call_update(call_sid: str) -> str:
     `X-IVR-Signature: sha256=<hex HMAC of timestamp.body>` with the shared
     `WORKORDER_WEBHOOK_SECRET`. Sending the current state makes repeats harmless.
     """
-    url = os.environ.get("WORKORDER_WEBHOOK_URL")
-    if not url:
+    hook = _hook("WORKORDER_WEBHOOK")
+    if hook is None:
         return "no WORKORDER_WEBHOOK_URL: nothing to push"
-    secret = os.environ.get("WORKORDER_WEBHOOK_SECRET")
-    if not secret:
-        raise RuntimeError("WORKORDER_WEBHOOK_URL is set but WORKORDER_WEBHOOK_SECRET is not")
     with transaction(session_factory()) as session:
         call = find_call(session, call_sid)
         if call is None:
             return "unknown call"
         body = json.dumps({"event": "call.updated", "call": call_to_dict(call)}).encode()
-    return post_signed(url, secret, body)
+    return post_signed(*hook, body)
 
 
 def push_notification(notification_id: int) -> str:
@@ -53,12 +50,9 @@ def push_notification(notification_id: int) -> str:
     Signed like `push_call_update`, with `MANAGEMENT_WEBHOOK_SECRET`; the body is
     `{"event": "notification.<kind>", "notification": {...}}` (no caller number).
     """
-    url = os.environ.get("MANAGEMENT_WEBHOOK_URL")
-    if not url:
+    hook = _hook("MANAGEMENT_WEBHOOK")
+    if hook is None:
         return "no MANAGEMENT_WEBHOOK_URL: nothing to push"
-    secret = os.environ.get("MANAGEMENT_WEBHOOK_SECRET")
-    if not secret:
-        raise RuntimeError("MANAGEMENT_WEBHOOK_URL is set but MANAGEMENT_WEBHOOK_SECRET is not")
     with transaction(session_factory()) as session:
         notification = session.get(Notification, notification_id)
         if notification is None or notification.audience != AUDIENCE_MANAGEMENT:
@@ -66,7 +60,21 @@ def push_notification(notification_id: int) -> str:
         event = f"notification.{notification.kind}"
         payload = {"event": event, "notification": notification_to_dict(notification)}
         body = json.dumps(payload, ensure_ascii=False).encode()
-    return post_signed(url, secret, body)
+    return post_signed(*hook, body)
+
+
+def _hook(prefix: str) -> tuple[str, str] | None:
+    """`(<prefix>_URL, <prefix>_SECRET)` from the environment; None without a URL.
+
+    A URL without its secret is a configuration error: the job fails and stays pending.
+    """
+    url = os.environ.get(f"{prefix}_URL")
+    if not url:
+        return None
+    secret = os.environ.get(f"{prefix}_SECRET")
+    if not secret:
+        raise RuntimeError(f"{prefix}_URL is set but {prefix}_SECRET is not")
+    return url, secret
 
 
 def post_signed(url: str, secret: str, body: bytes) -> str:

@@ -100,7 +100,7 @@ def recorded() -> Response:
             log_event(session, call, "hung_up_while_speaking")
             end_survey(session, call, DISPOSITION_HUNG_UP)
             response = twiml(VoiceResponse())
-        elif digits or recording is None or _duration() == 0:
+        elif digits or recording is None or recording.duration_seconds == 0:
             if recording is not None:
                 set_aside(recording, "key_pressed" if digits else "empty")
             event = KeyPressed(digits) if digits else NoInput()
