@@ -78,12 +78,17 @@ class Flow:
 
 @dataclass(frozen=True)
 class Position:
-    """Where a caller is: the node, re-asks used so far, the level heard, keys only."""
+    """Where a caller is: the node, re-asks used so far, the level heard, keys only.
+
+    `ago` is how many days ago the call being rated took place, for prompts that say
+    which call is meant (`days_ago_{ago}` in a later rating's offer).
+    """
 
     node: str
     reasks: int = 0
     heard: str | None = None
     keys_only: bool = False
+    ago: int | None = None
 
 
 @dataclass(frozen=True)
@@ -156,7 +161,7 @@ def step(flow: Flow, position: Position, event: Event, *, speech: bool = False) 
     """Advance `flow` from `position` on `event`; `speech` says if the call can speak."""
     node = flow.nodes.get(position.node)
     if isinstance(event, Start) or node is None or node.kind == "end":
-        return _enter(flow, flow.start, Position(flow.start), speech)
+        return _enter(flow, flow.start, Position(flow.start, ago=position.ago), speech)
     if node.kind == "record":
         return _enter(flow, node.next, replace(position, node=node.next), speech)
     if isinstance(event, KeyPressed) and event.digits in node.keys:
@@ -216,7 +221,7 @@ def _enter(
 ) -> Step:
     node = flow.nodes[name]
     prompts = ((preface,) if preface else ()) + tuple(
-        prompt.format(heard=position.heard) for prompt in node.prompts
+        prompt.format(heard=position.heard, ago=position.ago) for prompt in node.prompts
     )
     if node.kind == "end":
         return Step(Position(name), prompts, disposition=node.end)

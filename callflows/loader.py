@@ -17,8 +17,27 @@ def load_flow(name: str) -> Flow:
     """Load and validate `callflows/<name>.toml`."""
     if not name.isidentifier():
         raise FlowError(f"bad flow name {name!r}")
+    return parse_flow(_read(name))
+
+
+def _read(name: str, seen: tuple[str, ...] = ()) -> dict:
+    """The flow's TOML; with `extends = "base"`, the base's data with this file's on top.
+
+    Top-level keys replace the base's; a node named in both takes the base's settings
+    with this file's replacing them key by key, so a variant restates only what differs.
+    """
+    if not name.isidentifier() or name in seen:
+        raise FlowError(f"bad or circular flow name {name!r}")
     with (FLOWS_DIR / f"{name}.toml").open("rb") as f:
-        return parse_flow(tomllib.load(f))
+        data = tomllib.load(f)
+    base_name = data.pop("extends", None)
+    if base_name is None:
+        return data
+    base = _read(base_name, (*seen, name))
+    nodes = {key: dict(spec) for key, spec in base.get("nodes", {}).items()}
+    for key, spec in data.get("nodes", {}).items():
+        nodes[key] = nodes.get(key, {}) | spec
+    return base | data | {"nodes": nodes}
 
 
 def parse_flow(data: dict) -> Flow:

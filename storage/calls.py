@@ -6,6 +6,7 @@ database, not the application, decides which of two concurrent deliveries wins.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,10 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.inserts import insert_once
+from storage.links import close_by_link, close_partners, rated_partner
 from storage.models import (
     CALLBACK_OPEN,
     DISPOSITION_IN_PROGRESS,
     DISPOSITION_RATED,
+    DISPOSITION_RATED_BY_LINK,
+    KIND_CLOSURE,
     LEVEL_CATEGORY,
     Call,
     Callback,
@@ -85,6 +89,18 @@ def end_survey(session: Session, call: Call, disposition: str) -> None:
         call.ended_at = utcnow()
 
 
+def callback_dept(call: Call) -> str | None:
+    """Who follows up a bad rating (谁办理、谁负责).
+
+    A ticket-closure survey rates the department's handling: its department. A hotline
+    call rates the hotline's own service: the hotline centre's department
+    (`HOTLINE_DEPT`) when set, else the department the call names.
+    """
+    if call.kind == KIND_CLOSURE:
+        return call.dept
+    return (os.environ.get("HOTLINE_DEPT") or "").strip() or call.dept
+
+
 def record_rating(
     session: Session,
     call: Call,
@@ -96,9 +112,17 @@ def record_rating(
     """Store the call's rating; return it, or None if the call was already rated.
 
     A bad rating opens its callback, due 48 hours later, in the same transaction;
-    the work-order system is told through the outbox.
+    the work-order system is told through the outbox. A call whose linked party
+    (proxy or applicant) is rated gets none: it is closed as `rated_by_link`, and
+    rating it closes its linked calls the same way.
     """
     now = now or utcnow()
+    if call.disposition == DISPOSITION_RATED_BY_LINK:
+        return None  # the linked party's rating covers this call
+    rated = rated_partner(session, call)
+    if rated is not None:  # linked after the other party rated
+        close_by_link(session, call, rated, now)
+        return None
     category = LEVEL_CATEGORY[level]
     values = {
         "call_id": call.id,
@@ -119,7 +143,7 @@ def record_rating(
             Callback(
                 call_id=call.id,
                 rating_id=rating_id,
-                dept=call.dept,
+                dept=callback_dept(call),
                 state=CALLBACK_OPEN,
                 due_at=now + CALLBACK_DUE_AFTER,
                 created_at=now,
@@ -127,6 +151,7 @@ def record_rating(
             )
         )
     log_event(session, call, "rated", f"{level} ({source})")
+    close_partners(session, call, now)
     add_job(
         session, "workers.jobs.push_call_update", {"call_sid": call.call_sid}, f"rated:{call.id}"
     )

@@ -33,6 +33,13 @@ DISPOSITION_NO_INPUT = "no_input"  # re-asks used up without a valid key
 DISPOSITION_HUNG_UP = "hung_up"  # the caller left before rating
 DISPOSITION_NOT_SERVED = "not_served"  # no agent was reached: nothing to rate
 DISPOSITION_IN_PROGRESS = "in_progress"  # the survey is still running
+DISPOSITION_RATED_BY_LINK = "rated_by_link"  # the linked party (proxy/applicant) rated
+
+# What a call's survey is about (`Call.kind`).
+KIND_HOTLINE = "hotline"  # the hotline call itself (the agent's service)
+KIND_CLOSURE = "closure"  # an outbound call at ticket closure: the department's handling
+KIND_LATER = "later"  # a call to the survey line rating an earlier call (补充评价)
+KINDS = (KIND_HOTLINE, KIND_CLOSURE, KIND_LATER)
 
 # Callback states (contract).
 CALLBACK_OPEN = "open"  # waiting for the callback (due 48 h after the rating)
@@ -96,6 +103,15 @@ class Call(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
     ended_at: Mapped[datetime | None]
+    kind: Mapped[str] = mapped_column(
+        String(16), default=KIND_HOTLINE, server_default=text("'hotline'")
+    )
+    # A `later` call rates this earlier call (the rating is stored there).
+    rates_call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    # The other party of a proxy (帮办代办) pair: one rating closes both.
+    linked_call_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calls.id", ondelete="SET NULL"), index=True
+    )
 
     tickets: Mapped[list[CallTicket]] = relationship(
         back_populates="call", order_by="CallTicket.position", cascade="all, delete-orphan"
@@ -351,3 +367,56 @@ class Notification(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
+
+
+class SmsReminder(Base):
+    """The one SMS reminder a call may get (补充评价): unique per call, sent at most once."""
+
+    __tablename__ = "sms_reminders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[str] = mapped_column(String(16))  # queued, sending, sent, skipped, failed
+    message_sid: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class SmsOptOut(Base):
+    """A number that replied STOP/退订: it gets no reminders until it replies START."""
+
+    __tablename__ = "sms_opt_outs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    keyword: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ClosureSurvey(Base):
+    """The survey of a closed ticket (办结回访, 一事一评): one per ticket."""
+
+    __tablename__ = "closure_surveys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket: Mapped[str] = mapped_column(String(64), unique=True)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    dept: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AuditEvent(Base):
+    """Append-only record of an administrator's change to users or departments."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_name: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))  # user_created, user_changed, refused …
+    target: Mapped[str] = mapped_column(String(80))  # user:<name> or dept:<code>
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)

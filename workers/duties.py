@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Row, exists, insert, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from storage import deadlines
 from storage.callback_steps import PUSH_CALL_UPDATE, SYSTEM
@@ -43,6 +43,8 @@ from storage.models import (
     CALLBACK_OPEN,
     DISPOSITION_NOT_SERVED,
     DISPOSITION_RATED,
+    DISPOSITION_RATED_BY_LINK,
+    KIND_LATER,
     LEVEL_CATEGORY,
     Call,
     Callback,
@@ -88,15 +90,24 @@ def give_default_ratings(factory: sessionmaker[Session], now: datetime, batch: i
     """Rate `basically_satisfied` (source `default`) every call unrated for 7 natural days."""
     cutoff = deadlines.default_rating_cutoff(now)
     given = last_id = 0
+    done = (DISPOSITION_RATED, DISPOSITION_NOT_SERVED, DISPOSITION_RATED_BY_LINK)
+    # Of a linked pair (proxy and applicant) only the named call gets the default; the
+    # call naming it is closed by the link, unless the named one was never served.
+    named = aliased(Call)
+    defers = exists().where(
+        named.id == Call.linked_call_id, named.disposition != DISPOSITION_NOT_SERVED
+    )
     while True:
         with transaction(factory) as session:
             statement = (
                 select(Call.id, Call.call_sid, Call.created_at)
                 .where(
-                    Call.disposition.not_in((DISPOSITION_RATED, DISPOSITION_NOT_SERVED)),
+                    Call.disposition.not_in(done),
+                    Call.kind != KIND_LATER,
                     Call.created_at < cutoff,
                     Call.id > last_id,
                     ~exists().where(Rating.call_id == Call.id),
+                    ~defers,
                 )
                 .order_by(Call.id)
                 .limit(batch)
@@ -139,7 +150,28 @@ def _rate_by_default(session: Session, calls: Sequence[Row], now: datetime) -> i
     session.execute(insert(CallEvent.__table__), events)
     jobs = [_push_job(call.call_sid, f"rated:{call.id}") for call in calls if call.id in rated]
     insert_many_once(session, OutboxJob, jobs, "dedupe_key", OutboxJob.id)
+    _close_linked(session, rated, now)
     return len(rated)
+
+
+def _close_linked(session: Session, rated: set[int], now: datetime) -> None:
+    """Close the calls naming a call just rated by default, as `storage.links` does."""
+    closed = session.execute(
+        update(Call.__table__)
+        .where(
+            Call.linked_call_id.in_(rated),
+            Call.disposition.not_in((DISPOSITION_RATED, DISPOSITION_RATED_BY_LINK)),
+            ~exists().where(Rating.call_id == Call.id),
+        )
+        .values(disposition=DISPOSITION_RATED_BY_LINK, updated_at=now)
+        .returning(Call.__table__.c.id, Call.__table__.c.call_sid)
+    ).all()
+    if not closed:
+        return
+    events = [{"call_id": i, "at": now, "kind": "rated_by_link", "detail": None} for i, _ in closed]
+    session.execute(insert(CallEvent.__table__), events)
+    jobs = [_push_job(sid, f"rated_by_link:{i}") for i, sid in closed]
+    insert_many_once(session, OutboxJob, jobs, "dedupe_key", OutboxJob.id)
 
 
 def mark_overdue(

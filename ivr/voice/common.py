@@ -17,7 +17,8 @@ from callflows import LEVELS, Position, Step, load_flow
 from ivr.extensions import db_sessions, redis_client, settings
 from ivr.telephony.twilio import StepUrls, play_and_hang_up, render_step, twiml
 from storage.calls import end_survey, log_event, record_rating
-from storage.models import Call
+from storage.later import MAX_AGO, rated_call
+from storage.models import DISPOSITION_RATED_BY_LINK, KIND_CLOSURE, KIND_LATER, Call
 from storage.recordings import find_recording
 from workers.queues import send_after_commit
 
@@ -25,14 +26,17 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LANG = "zh-CN"
 FLOW = "rating"
+# The flow of each kind of survey (`Call.kind`); others run the rating flow.
+FLOW_BY_KIND = {KIND_CLOSURE: "closure", KIND_LATER: "later"}
 SID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_FIELD = 64
 MAX_URL = 2000
 
 
-def flow():
-    """The rating flow."""
-    return load_flow(FLOW)
+def flow(call: Call | None = None):
+    """The flow of the call's kind of survey (the rating flow by default)."""
+    kind = call.kind if call is not None else None
+    return load_flow(FLOW_BY_KIND.get(kind, FLOW))
 
 
 @cache
@@ -77,11 +81,13 @@ def position() -> Position:
     """The caller's place in the flow, from the query string of our own action URL."""
     reasks = request.args.get("reasks", "0")
     heard = request.args.get("heard")
+    ago = request.args.get("ago", "")
     return Position(
         node=request.args.get("node", "")[:MAX_FIELD],
         reasks=int(reasks) if reasks.isdigit() and len(reasks) < 3 else 0,
         heard=heard if heard in LEVELS else None,
         keys_only=request.args.get("ko") == "1",
+        ago=min(int(ago), MAX_AGO) if ago.isdigit() and len(ago) < 3 else None,
     )
 
 
@@ -92,6 +98,8 @@ def url_for_step(path: str, lang: str, where: Position, **extra: str | int | Non
         query["heard"] = where.heard
     if where.keys_only:
         query["ko"] = 1
+    if where.ago is not None:
+        query["ago"] = where.ago
     query |= {key: value for key, value in extra.items() if value is not None}
     return f"{settings().public_base_url}/voice/survey/{path}?{urlencode(query)}"
 
@@ -118,27 +126,37 @@ def goodbye(lang: str, *names: str) -> Response:
 def apply_step(
     session: Session, call: Call, result: Step, lang: str, recording_sid: str | None = None
 ) -> Response:
-    """Store what the step decided and answer; a rated call is never asked again."""
+    """Store what the step decided and answer; a rated call is never asked again.
+
+    A `later` call's rating is stored on the earlier call it rates.
+    """
+    rated = rated_call(session, call)
+    if rated.disposition == DISPOSITION_RATED_BY_LINK and (result.rate or result.wait_for_key):
+        log_event(session, call, "already_rated", "closed by the linked call's rating")
+        return goodbye(lang, "already_rated")
     if result.rate is not None:
         recording = find_recording(session, recording_sid) if recording_sid else None
         if recording is not None and recording.call_id != call.id:
             recording = None
         rating = record_rating(
             session,
-            call,
+            rated,
             result.rate,
             result.rate_source or "dtmf",
             recording_id=recording.id if recording and result.rate_source == "speech" else None,
         )
-        if rating is None and call.rating is not None and call.rating.level != result.rate:
-            log.info("call %s already rated %s: answer ignored", call.call_sid, call.rating.level)
+        if rating is None and rated.disposition == DISPOSITION_RATED_BY_LINK:
+            log_event(session, call, "already_rated", "closed by the linked call's rating")
+            return goodbye(lang, "already_rated")
+        if rating is None and rated.rating is not None and rated.rating.level != result.rate:
+            log.info("call %s already rated %s: answer ignored", rated.call_sid, rated.rating.level)
             log_event(session, call, "already_rated", f"ignored {result.rate}")
             return goodbye(lang, "already_rated")
         if rating is not None:
-            log.info("call %s rated %s (%s)", call.call_sid, result.rate, rating.source)
+            log.info("call %s rated %s (%s)", rated.call_sid, result.rate, rating.source)
             if recording is not None and request.args.get("heard"):
                 recording.confirmed_level = result.rate  # confirmed by the caller's key
-    elif call.rating is not None and result.wait_for_key:
+    elif rated.rating is not None and result.wait_for_key:
         return goodbye(lang, "already_rated")
     if result.disposition is not None:
         end_survey(session, call, result.disposition)

@@ -41,6 +41,7 @@ from ivr.voice.common import (
 )
 from storage.calls import CallDetails, end_survey, get_or_create_call, log_event
 from storage.db import transaction
+from storage.later import rated_call
 from storage.models import (
     DISPOSITION_HUNG_UP,
     RECORDING_DONE,
@@ -110,7 +111,7 @@ def recorded() -> Response:
                 "key" if digits else "no_input",
                 repr(digits[:16]) if digits else None,
             )
-            response = apply_step(session, call, step(flow(), where, event, speech=True), lang)
+            response = apply_step(session, call, step(flow(call), where, event, speech=True), lang)
         else:
             log_event(session, call, "spoken_answer", recording.recording_sid)
             wait = url_for_step("wait", lang, where, rec=recording.recording_sid, n=0)
@@ -129,7 +130,9 @@ def silence() -> Response:
         if call is None:
             return goodbye(lang, "goodbye")
         log_event(session, call, "no_input")
-        response = apply_step(session, call, step(flow(), position(), NoInput(), speech=True), lang)
+        response = apply_step(
+            session, call, step(flow(call), position(), NoInput(), speech=True), lang
+        )
     return response
 
 
@@ -158,7 +161,7 @@ def wait() -> Response:
             return twiml(pause_and_redirect(again))
         event = _outcome_event(recording)
         log_event(session, call, "speech_result", type(event).__name__)
-        result = step(flow(), where, event, speech=True)
+        result = step(flow(call), where, event, speech=True)
         response = apply_step(session, call, result, lang, recording_sid)
     send_jobs(session)
     return response
@@ -184,12 +187,13 @@ def reason() -> Response:
         call = _call(session, lang)
         if call is None:
             return goodbye(lang, "goodbye")
-        recording = _note(call, session, LISTEN_REASON, lang)
+        # The reason belongs with the rating: on the earlier call, for a later rating.
+        recording = _note(rated_call(session, call), session, LISTEN_REASON, lang)
         log_event(session, call, "reason", recording.recording_sid if recording else None)
         if request.form.get("Digits") == "hangup":
             response = twiml(VoiceResponse())
         else:
-            result = step(flow(), position(), Recorded(), speech=True)
+            result = step(flow(call), position(), Recorded(), speech=True)
             response = apply_step(session, call, result, lang)
     send_jobs(session)
     return response
@@ -206,6 +210,8 @@ def recording_status() -> Response:
         return twiml(VoiceResponse())
     with transaction(db_sessions()) as session:
         call = _call(session, lang)
+        if call is not None and purpose == LISTEN_REASON:
+            call = rated_call(session, call)
         recording = _note(call, session, purpose, lang) if call is not None else None
         if recording is None and call is not None and sid("RecordingSid"):
             recording = note_recording(

@@ -27,8 +27,17 @@ from ivr.voice.common import (
 )
 from storage.calls import CallDetails, end_survey, get_or_create_call, log_event
 from storage.db import transaction
-from storage.models import DISPOSITION_HUNG_UP, DISPOSITION_NOT_SERVED
+from storage.later import days_ago, offer_later_rating, rated_call
+from storage.links import link_call
+from storage.models import (
+    DISPOSITION_HUNG_UP,
+    DISPOSITION_NOT_SERVED,
+    DISPOSITION_RATED_BY_LINK,
+    KIND_CLOSURE,
+    KIND_HOTLINE,
+)
 from storage.privacy import mask_number
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +63,12 @@ def _hang_up() -> VoiceResponse:
 @bp.post("/survey")
 @twilio_signed
 def survey() -> Response:
-    """Start of the survey: Twilio requests it when the agent leg ends (`<Dial action>`)."""
+    """Start of the survey: Twilio requests it when the agent leg ends (`<Dial action>`),
+    when a call to the survey line comes in, or when an outbound closure survey answers.
+
+    Query parameters beyond the contract's: `kind=closure` (a ticket-closure survey the
+    service placed) and `linked=<CallSid>` (the other party of a proxy pair).
+    """
     lang = survey_lang()
     call_sid = sid("CallSid")
     if call_sid is None:
@@ -72,9 +86,16 @@ def survey() -> Response:
         call_status=call_status,
         dial_call_status=dial_status,
     )
+    # A call straight to the survey line: nothing names a service, no agent leg ended.
+    survey_line = dial_status is None and not (details.agent or details.dept or details.tickets)
+    now = utcnow()
     with transaction(db_sessions()) as session:
         call = get_or_create_call(session, call_sid, details)
         log.info("survey %s from %s (lang %s)", call_sid, mask_number(call.caller), lang)
+        if request.args.get("kind") == KIND_CLOSURE and call.rating is None:
+            call.kind = KIND_CLOSURE
+        if field("linked"):
+            link_call(session, call, field("linked"), now)
         if dial_status in NOT_SERVED_DIAL_STATUSES:
             end_survey(session, call, DISPOSITION_NOT_SERVED)
             log_event(session, call, "not_served", f"DialCallStatus={dial_status}")
@@ -83,11 +104,17 @@ def survey() -> Response:
             end_survey(session, call, DISPOSITION_HUNG_UP)
             log_event(session, call, "caller_gone", f"CallStatus={call_status}")
             return twiml(VoiceResponse())
-        if call.rating is not None:
+        if survey_line and call.kind == KIND_HOTLINE and call.rating is None:
+            offer_later_rating(session, call, now)
+        rated = rated_call(session, call)
+        if rated.rating is not None or rated.disposition == DISPOSITION_RATED_BY_LINK:
             log_event(session, call, "already_rated")
             return goodbye(lang, "already_rated")
-        log_event(session, call, "survey_started")
-    return answer(lang, step(flow(), Position(""), Start(), speech=can_speak(lang)))
+        ago = days_ago(rated, now) if rated is not call else None
+        log_event(session, call, "survey_started", rated.call_sid if ago is not None else None)
+        survey_flow = flow(call)
+    start = Position("", ago=ago)
+    return answer(lang, step(survey_flow, start, Start(), speech=can_speak(lang)))
 
 
 @bp.post("/survey/input")
@@ -105,7 +132,7 @@ def survey_input() -> Response:
         call = get_or_create_call(session, call_sid, CallDetails(lang=lang))
         kind, detail = ("key", repr(digits[:16])) if digits else ("no_input", None)
         log_event(session, call, kind, detail)
-        result = step(flow(), position(), event, speech=can_speak(lang))
+        result = step(flow(call), position(), event, speech=can_speak(lang))
         response = apply_step(session, call, result, lang, request.args.get("rec"))
     send_jobs(session)
     return response
