@@ -44,7 +44,8 @@ def token_required(view):
     return checked
 
 
-def _error(status: int, message: str):
+def error(status: int, message: str):
+    """A JSON error answer."""
     response = jsonify(error=message)
     response.status_code = status
     return response
@@ -57,7 +58,7 @@ def get_call(call_sid: str):
     with transaction(db_sessions()) as session:
         call = find_call(session, call_sid)
         if call is None:
-            return _error(404, "no such call")
+            return error(404, "no such call")
         return jsonify(call_to_dict(call))
 
 
@@ -68,7 +69,7 @@ def list_calls():
     ticket = request.args.get("ticket")
     since_raw = request.args.get("updated_since")
     if not ticket and not since_raw:
-        return _error(400, "give ticket or updated_since")
+        return error(400, "give ticket or updated_since")
     statement = select(Call).options(
         selectinload(Call.tickets), selectinload(Call.rating), selectinload(Call.callback)
     )
@@ -79,13 +80,13 @@ def list_calls():
     if since_raw:
         since = _parse_time(since_raw)
         if since is None:
-            return _error(400, "updated_since must be ISO 8601")
+            return error(400, "updated_since must be ISO 8601")
         statement = statement.where(Call.updated_at >= since)
     cursor = request.args.get("cursor")
     if cursor:
         after = _decode_cursor(cursor)
         if after is None:
-            return _error(400, "bad cursor")
+            return error(400, "bad cursor")
         statement = statement.where(
             or_(Call.updated_at > after[0], and_(Call.updated_at == after[0], Call.id > after[1]))
         )
@@ -103,7 +104,7 @@ def list_callbacks():
     """Callbacks, earliest deadline first, optionally of one state."""
     state = request.args.get("state")
     if state is not None and state not in CALLBACK_STATES:
-        return _error(400, f"state must be one of {sorted(CALLBACK_STATES)}")
+        return error(400, f"state must be one of {sorted(CALLBACK_STATES)}")
     statement = select(Callback).options(selectinload(Callback.call))
     if state:
         statement = statement.where(Callback.state == state)
@@ -142,3 +143,6 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int] | None:
         return datetime.fromisoformat(when), int(call_id)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
         return None
+
+
+from ivr import api_surveys  # noqa: E402, F401  (routes on `bp`)

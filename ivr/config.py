@@ -22,6 +22,7 @@ class Settings:
     public_base_url: str | None
     hotline_tz: ZoneInfo
     secret_key: str = field(repr=False)
+    survey_number: str | None = None  # the survey line: caller id of closure surveys, SMS
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -35,6 +36,7 @@ class Settings:
             public_base_url=base_url,
             hotline_tz=ZoneInfo(os.environ.get("HOTLINE_TZ", "Asia/Shanghai")),
             secret_key=os.environ.get("SECRET_KEY") or _instance_secret_key(),
+            survey_number=os.environ.get("SURVEY_NUMBER", "").strip() or None,
         )
 
     @property

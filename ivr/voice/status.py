@@ -12,7 +12,7 @@ from ivr.telephony.twilio import twiml
 from ivr.twilio_auth import twilio_signed
 from ivr.voice import bp
 from ivr.voice.common import field, sid
-from ivr.voice.survey import CALLER_GONE_STATUSES
+from ivr.voice.survey import CALLER_GONE_STATUSES, parties
 from storage.calls import CallDetails, end_survey, get_or_create_call, log_event
 from storage.db import transaction
 from storage.models import DISPOSITION_HUNG_UP, DISPOSITION_NOT_SERVED
@@ -31,7 +31,8 @@ def status() -> Response:
     if call_sid is None or call_status is None:
         log.warning("status callback without CallSid/CallStatus ignored")
         return twiml(VoiceResponse())
-    details = CallDetails(caller=field("From", 32), called=field("To", 32), call_status=call_status)
+    caller, called = parties()
+    details = CallDetails(caller=caller, called=called, call_status=call_status)
     with transaction(db_sessions()) as session:
         call = get_or_create_call(session, call_sid, details)
         if call_status in CALLER_GONE_STATUSES:

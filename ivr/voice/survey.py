@@ -54,6 +54,12 @@ def _tickets() -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for t in tickets if t))[:MAX_TICKETS]
 
 
+def parties() -> tuple[str | None, str | None]:
+    """(caller, called): `From` and `To`, swapped on the outbound calls we place."""
+    from_, to = field("From", 32), field("To", 32)
+    return (to, from_) if request.args.get("kind") == KIND_CLOSURE else (from_, to)
+
+
 def _hang_up() -> VoiceResponse:
     response = VoiceResponse()
     response.hangup()
@@ -76,9 +82,10 @@ def survey() -> Response:
         return goodbye(lang, "goodbye")
     dial_status = field("DialCallStatus", 16)
     call_status = field("CallStatus", 16)
+    caller, called = parties()
     details = CallDetails(
-        caller=field("From", 32),
-        called=field("To", 32),
+        caller=caller,
+        called=called,
         lang=lang,
         agent=field("agent"),
         dept=field("dept"),
