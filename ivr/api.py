@@ -71,7 +71,12 @@ def list_calls():
     if not ticket and not since_raw:
         return error(400, "give ticket or updated_since")
     statement = select(Call).options(
-        selectinload(Call.tickets), selectinload(Call.rating), selectinload(Call.callback)
+        selectinload(Call.tickets),
+        selectinload(Call.rating),
+        selectinload(Call.callback),
+        selectinload(Call.linked_call),
+        selectinload(Call.linked_by),
+        selectinload(Call.rates_call),
     )
     if ticket:
         statement = statement.where(

@@ -52,6 +52,7 @@ class CallScript:
     called: str = "+8612345000000"
     dial_status: str | None = "completed"
     call_sid: str = field(default_factory=new_call_sid)
+    linked: str | None = None  # the CallSid of the other party of a proxy pair
     recording_status_first: bool = False  # the status callback before the action
     repeat_callbacks: bool = False  # every recording callback delivered twice
 
@@ -104,6 +105,7 @@ class Simulator:
         query = {"lang": script.lang, "agent": script.agent, "dept": script.dept}
         if script.tickets:
             query["tickets"] = ",".join(script.tickets)
+        query["linked"] = script.linked
         url = f"{self.base_url}/voice/survey?{urlencode({k: v for k, v in query.items() if v})}"
         form = self._form(script, CallStatus="in-progress")
         if script.dial_status:

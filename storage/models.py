@@ -119,6 +119,13 @@ class Call(Base):
     rating: Mapped[Rating | None] = relationship(back_populates="call")
     callback: Mapped[Callback | None] = relationship(back_populates="call")
     recordings: Mapped[list[Recording]] = relationship(order_by="Recording.id")
+    linked_call: Mapped[Call | None] = relationship(
+        foreign_keys=[linked_call_id], remote_side=[id], back_populates="linked_by"
+    )
+    linked_by: Mapped[list[Call]] = relationship(
+        foreign_keys=[linked_call_id], back_populates="linked_call", viewonly=True
+    )
+    rates_call: Mapped[Call | None] = relationship(foreign_keys=[rates_call_id], remote_side=[id])
 
 
 class CallTicket(Base):

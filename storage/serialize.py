@@ -29,6 +29,9 @@ def call_to_dict(call: Call) -> dict[str, Any]:
         "tickets": [t.ticket for t in call.tickets],
         "caller": mask_number(call.caller),
         "disposition": call.disposition,
+        "kind": call.kind,
+        "linked_call": _linked(call),
+        "rates_call": call.rates_call.call_sid if call.rates_call else None,
         "created_at": iso(call.created_at),
         "updated_at": iso(call.updated_at),
         "rating": None
@@ -43,6 +46,12 @@ def call_to_dict(call: Call) -> dict[str, Any]:
         "callback": None if call.callback is None else callback_to_dict(call.callback),
         "reason": _reason(call),
     }
+
+
+def _linked(call: Call) -> str | None:
+    """The other party's call of a proxy pair, whichever of the two named the other."""
+    other = call.linked_call or next(iter(call.linked_by), None)
+    return other.call_sid if other else None
 
 
 def _reason(call: Call) -> dict[str, Any] | None:
