@@ -52,7 +52,7 @@ def _prompt_names(flow_name: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    ("flow_name", "lang"), itertools.product(FLOWS, ("zh-CN", "ko-KR", "en-US"))
+    ("flow_name", "lang"), list(itertools.product(FLOWS, ("zh-CN", "ko-KR", "en-US")))
 )
 def test_every_prompt_of_every_flow_is_in_every_pack_with_its_audio(flow_name, lang):
     pack = prompts.load_pack(lang)
