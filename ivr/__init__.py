@@ -24,11 +24,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
 
-    from ivr import api, extensions, health, prompt_files, voice
+    from ivr import api, extensions, health, prompt_files, sms, voice
     from ivr.console import bp as console_bp
 
     extensions.init_app(app, settings)
     app.register_blueprint(voice.bp)
+    app.register_blueprint(sms.bp)
     app.register_blueprint(prompt_files.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)

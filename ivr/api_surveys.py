@@ -118,8 +118,13 @@ def move_into_survey(call_sid: str):
             return error(409, "the call is rated already: one rating per call")
         if call is not None and call.call_status in CALLER_GONE_STATUSES:
             return error(409, f"the call is over (status {call.call_status})")
-    query = {"lang": details.lang, "agent": details.agent, "dept": details.dept,
-             "tickets": ",".join(details.tickets), "linked": linked}  # fmt: skip
+    query = {
+        "lang": details.lang,
+        "agent": details.agent,
+        "dept": details.dept,
+        "tickets": ",".join(details.tickets),
+        "linked": linked,
+    }
     url = _survey_url(query)
     try:
         rest_client().calls(call_sid).update(url=url, method="POST")
@@ -177,13 +182,23 @@ def closure_survey(ticket: str):
         if isinstance(problem, NotConfigured):
             return error(503, f"the Twilio REST API is not configured: {problem}")
         return _twilio_failure(problem, "placing the closure survey call")
-    details = CallDetails(caller=caller, called=settings().survey_number, lang=lang,
-                          agent=agent, dept=dept, tickets=(ticket,))  # fmt: skip
+    details = CallDetails(
+        caller=caller,
+        called=settings().survey_number,
+        lang=lang,
+        agent=agent,
+        dept=dept,
+        tickets=(ticket,),
+    )
     with transaction(db_sessions()) as session:
         call = closures.placed(session, ticket, placed.sid, details, now)
         disposition = call.disposition
     log.info("closure survey of %s: calling %s (%s)", ticket, mask_number(caller), placed.sid)
-    response = jsonify(call_sid=placed.sid, ticket=ticket, status="calling",
-                       disposition=disposition or DISPOSITION_IN_PROGRESS)  # fmt: skip
+    response = jsonify(
+        call_sid=placed.sid,
+        ticket=ticket,
+        status="calling",
+        disposition=disposition or DISPOSITION_IN_PROGRESS,
+    )
     response.status_code = 202
     return response

@@ -23,6 +23,7 @@ __all__ = [
     "is_valid_lang",
     "is_valid_prompt_name",
     "load_pack",
+    "load_sms",
     "read_pack",
 ]
 
@@ -130,3 +131,12 @@ def audio_path(lang: str, name: str) -> Path | None:
         return None
     path = PROMPTS_DIR / lang / "audio" / f"{name}.wav"
     return path if path.is_file() else None
+
+
+@functools.cache
+def load_sms(lang: str) -> dict[str, str]:
+    """The pack's text messages (``sms.toml``: reminder, opted_out, opted_in, day_format)."""
+    directory = _pack_dir(lang, PROMPTS_DIR)
+    with (directory / "sms.toml").open("rb") as f:
+        data = tomllib.load(f)
+    return {key: value for key, value in data.items() if isinstance(value, str)}

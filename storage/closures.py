@@ -34,8 +34,12 @@ def claim(session: Session, ticket: str, dept: str, now: datetime) -> ClosureSur
 
     A ticket is surveyed again only when its last call was never answered.
     """
-    insert_once(session, ClosureSurvey, {"ticket": ticket, "dept": dept, "created_at": now,
-                                         "updated_at": now}, "ticket")  # fmt: skip
+    insert_once(
+        session,
+        ClosureSurvey,
+        {"ticket": ticket, "dept": dept, "created_at": now, "updated_at": now},
+        "ticket",
+    )
     survey = session.scalars(
         select(ClosureSurvey).where(ClosureSurvey.ticket == ticket).with_for_update()
     ).one()

@@ -101,8 +101,13 @@ class FakeTwilio:
         return 200, self.resource(sid, status, None, None)
 
     def resource(self, sid: str, status: str, to: str | None, from_: str | None) -> dict:
-        return {"sid": sid, "account_sid": self.account_sid, "status": status, "to": to,
-                "from": from_}  # fmt: skip
+        return {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "status": status,
+            "to": to,
+            "from": from_,
+        }
 
     @staticmethod
     def error(status: int, code: int, message: str) -> tuple[int, dict]:

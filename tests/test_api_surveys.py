@@ -43,8 +43,12 @@ def test_a_live_call_is_redirected_into_the_survey(fake_twilio, client, token, s
     assert seen.field("Method") == "POST"
     url = seen.field("Url")
     assert url.startswith(f"{BASE_URL}/voice/survey?")
-    assert query_of(url) == {"lang": "ko-KR", "agent": "A1024", "dept": "D-housing",
-                             "tickets": "T1,T2"}  # fmt: skip
+    assert query_of(url) == {
+        "lang": "ko-KR",
+        "agent": "A1024",
+        "dept": "D-housing",
+        "tickets": "T1,T2",
+    }
     assert response.get_json()["survey_url"] == url
     # Twilio then requests that URL, and the caller rates as usual.
     path = url.removeprefix(BASE_URL)
@@ -135,8 +139,13 @@ def closure(client, token, ticket="T-77", **body):
 def answer_closure(post, seen, sid: str, digits: str) -> str:
     """Twilio's requests once the callee of call `sid` answers and presses `digits`."""
     url = seen.field("Url").removeprefix(BASE_URL)
-    form = {"CallSid": sid, "From": "+8610012345", "To": "+8613900002222",
-            "CallStatus": "in-progress", "Direction": "outbound-api"}  # fmt: skip
+    form = {
+        "CallSid": sid,
+        "From": "+8610012345",
+        "To": "+8613900002222",
+        "CallStatus": "in-progress",
+        "Direction": "outbound-api",
+    }
     first = post(url, form).get_data(as_text=True)
     action = first.split('action="')[1].split('"')[0].replace("&amp;", "&")
     post(action.removeprefix(BASE_URL), form | {"Digits": digits})
@@ -152,8 +161,12 @@ def test_closure_survey_calls_the_caller_and_routes_a_bad_rating_to_the_departme
     [seen] = fake_twilio.requests_to(CALLS)
     assert seen.authorization == fake_twilio.basic
     assert (seen.field("To"), seen.field("From")) == ("+8613900002222", "+8610012345")
-    assert query_of(seen.field("Url")) == {"kind": "closure", "lang": "zh-CN",
-                                           "dept": "D-water", "tickets": "T-77"}  # fmt: skip
+    assert query_of(seen.field("Url")) == {
+        "kind": "closure",
+        "lang": "zh-CN",
+        "dept": "D-water",
+        "tickets": "T-77",
+    }
     assert seen.field("StatusCallback") == f"{BASE_URL}/voice/status?kind=closure"
     sid = response.get_json()["call_sid"]
     assert sid in fake_twilio.calls
@@ -191,8 +204,12 @@ def test_an_unanswered_closure_survey_may_be_placed_again(
     survey_line, fake_twilio, client, token, post
 ):
     sid = closure(client, token).get_json()["call_sid"]
-    form = {"CallSid": sid, "CallStatus": "no-answer", "From": "+8610012345",
-            "To": "+8613900002222"}  # fmt: skip
+    form = {
+        "CallSid": sid,
+        "CallStatus": "no-answer",
+        "From": "+8610012345",
+        "To": "+8613900002222",
+    }
     assert post("/voice/status?kind=closure", form).status_code == 200
     assert closure(client, token).status_code == 202
     assert len(fake_twilio.requests_to(CALLS)) == 2

@@ -18,8 +18,9 @@ from storage.notifications import AUDIENCE_MANAGEMENT, notification_to_dict
 from storage.serialize import call_to_dict
 from workers.context import session_factory
 from workers.recordings import process_recording
+from workers.reminders import send_reminder as send_sms_reminder
 
-__all__ = ["process_recording", "push_call_update", "push_notification"]
+__all__ = ["process_recording", "push_call_update", "push_notification", "send_sms_reminder"]
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from workers.duties import STEP_CALLBACK, STEP_RECTIFY, give_default_ratings, mark_overdue
 from workers.queues import resend_pending
+from workers.reminders import queue_reminders
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class SweepReport:
     default_ratings: int = 0
     rectifications_overdue: int = 0
     notifications: int = 0
+    sms_reminders: int = 0
 
     def __str__(self) -> str:
         return (
@@ -39,6 +41,7 @@ class SweepReport:
             f"callbacks marked overdue: {self.callbacks_overdue}; "
             f"rectifications marked overdue: {self.rectifications_overdue}; "
             f"escalation notifications: {self.notifications}; "
+            f"SMS reminders queued: {self.sms_reminders}; "
             f"jobs sent: {self.jobs_sent}"
         )
 
@@ -48,6 +51,7 @@ def sweep(factory: sessionmaker[Session], redis: Redis, now: datetime) -> SweepR
     ratings = give_default_ratings(factory, now)
     overdue, notified = mark_overdue(factory, now, STEP_CALLBACK)
     rectify, notified_rectify = mark_overdue(factory, now, STEP_RECTIFY)
+    reminders = queue_reminders(factory, now)
     sent, deadline = 0, time.monotonic() + SEND_BUDGET_S
     while True:
         sent_now = resend_pending(factory, redis)
@@ -60,6 +64,7 @@ def sweep(factory: sessionmaker[Session], redis: Redis, now: datetime) -> SweepR
         default_ratings=ratings,
         rectifications_overdue=rectify,
         notifications=notified + notified_rectify,
+        sms_reminders=reminders,
     )
     log.info("sweep as of %s: %s", now.isoformat(), report)
     return report

@@ -1,0 +1,59 @@
+"""`POST /sms/inbound`: replies to reminder messages; opt-out and opt-in words.
+
+Signed like every webhook. STOP, 退订, TD … stop reminders to the number; START, 订阅 …
+allow them again; the answer confirms in the language of the number's last call.
+Anything else is noted and gets an empty `<Response/>`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, request
+from sqlalchemy import select
+from twilio.twiml.messaging_response import MessagingResponse
+
+import prompts
+from ivr.extensions import db_sessions
+from ivr.twilio_auth import twilio_signed
+from storage import sms
+from storage.db import transaction
+from storage.models import Call
+from storage.privacy import mask_number
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+bp = Blueprint("sms", __name__, url_prefix="/sms")
+
+
+def _lang_of(session, number: str) -> str:
+    """The language of the number's most recent call, else the default pack."""
+    lang = session.scalar(
+        select(Call.lang).where(Call.caller == number).order_by(Call.id.desc()).limit(1)
+    )
+    return lang if lang in prompts.available_languages() else "zh-CN"
+
+
+@bp.post("/inbound")
+@twilio_signed
+def inbound() -> Response:
+    """Record an opt-out or opt-in, and confirm it."""
+    number = (request.form.get("From") or "").strip()[:32]
+    word = sms.keyword(request.form.get("Body", ""))
+    reply = MessagingResponse()
+    if not number:
+        log.warning("SMS reply without a sender ignored")
+        return Response(str(reply), mimetype="text/xml")
+    with transaction(db_sessions()) as session:
+        texts = prompts.load_sms(_lang_of(session, number))
+        if word in sms.OPT_OUT_WORDS:
+            sms.opt_out(session, number, word, utcnow())
+            reply.message(texts["opted_out"])
+            log.info("SMS opt-out from %s (%s)", mask_number(number), word)
+        elif word in sms.OPT_IN_WORDS:
+            sms.opt_in(session, number)
+            reply.message(texts["opted_in"])
+            log.info("SMS opt-in from %s (%s)", mask_number(number), word)
+        else:
+            log.info("SMS reply from %s is no keyword: ignored", mask_number(number))
+    return Response(str(reply), mimetype="text/xml")
