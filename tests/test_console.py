@@ -171,6 +171,9 @@ def test_bad_uploads_are_refused(client, people, sessions, content, message):
     assert response.status_code == 400 and message in response.get_data(as_text=True)
     assert state(sessions, cb_id).state == "called_back"
     assert not (file_store().path(f"evidence/{cb_id}")).exists()
+    refused = events(sessions, cb_id)[-1]
+    assert (refused.kind, refused.action, refused.actor_name) == ("refused", "upload", "zhang")
+    assert message in refused.note
 
 
 def test_a_body_over_the_upload_limit_gets_a_clear_413(client, people, sessions):
@@ -180,6 +183,9 @@ def test_a_body_over_the_upload_limit_gets_a_clear_413(client, people, sessions)
     response = post(client, f"/console/callbacks/{cb_id}/close", form)
     assert response.status_code == 413 and "单个文件不超过 10 MB" in response.get_data(as_text=True)
     assert state(sessions, cb_id).state == "called_back"
+    refused = events(sessions, cb_id)[-1]
+    assert (refused.kind, refused.action, refused.actor_name) == ("refused", "upload", "zhang")
+    assert "over 25 MB" in refused.note
 
 
 def test_a_double_submitted_closing_keeps_one_set_of_files(client, people, sessions):

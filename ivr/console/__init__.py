@@ -79,10 +79,26 @@ def error_page(status: int, title: str, message: str) -> tuple[str, int]:
 def _http_error(error: HTTPException) -> Any:
     """The console's HTTP errors (400, 403, 404, 413, 429 …) as Chinese pages."""
     status = error.code or 500
+    if status == 413:
+        _audit_oversized_upload()
     title = labels.HTTP_TITLES.get(status, "出错了")
     default = labels.HTTP_MESSAGES.get(status, "")
     own = error.description if error.description and not _is_default(error) else default
     return error_page(status, title, own or default)
+
+
+def _audit_oversized_upload() -> None:
+    """An evidence upload over the request limit leaves a `refused` event on its callback."""
+    from ivr.console.auth import current_user
+    from ivr.console.evidence import CLOSE_ENDPOINT, MAX_REQUEST_BYTES
+    from ivr.console.queue import audit_refusal
+
+    user = current_user()
+    callback_id = (request.view_args or {}).get("callback_id")
+    if request.endpoint == CLOSE_ENDPOINT and user is not None and callback_id is not None:
+        limit = MAX_REQUEST_BYTES // (1024 * 1024)
+        message = f"evidence refused: the upload is over {limit} MB ({request.content_length} B)"
+        audit_refusal(callback_id, user, "upload", message)
 
 
 def _is_default(error: HTTPException) -> bool:

@@ -15,7 +15,7 @@ from flask import flash, redirect, request, url_for
 from ivr.console import bp, error_page, labels
 from ivr.console.auth import current_user, login_required
 from ivr.console.evidence import BadUpload, discard, read_uploads, store
-from ivr.console.queue import check_access
+from ivr.console.queue import audit_refusal, check_access
 from ivr.extensions import db_sessions, redis_client
 from storage import callbacks as wf
 from storage.callback_steps import IllegalTransition, InvalidInput, NotAllowed, NotFound
@@ -129,6 +129,7 @@ def close(callback_id: int) -> Any:
     try:
         files = read_uploads(request.files.getlist("evidence"))
     except BadUpload as error:
+        audit_refusal(callback_id, user, "upload", f"evidence refused: {error}")
         return error_page(400, "上传的文件不符合要求", str(error))
     keys = store(callback_id, files)
     description = request.form.get("description", "")

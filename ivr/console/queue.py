@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from ivr.console import bp, labels, new_submission_key
 from ivr.console.auth import current_user, login_required
 from ivr.extensions import db_sessions
-from storage.callback_steps import NotAllowed, record_refusal, why_not
+from storage.callback_steps import InvalidInput, NotAllowed, record_refusal, why_not
 from storage.callbacks import NEEDS_APPROVAL, RECTIFY_DAYS
 from storage.db import transaction
 from storage.models import (
@@ -113,6 +113,18 @@ def check_access(callback_id: int, user: User, action: str) -> None:
     with transaction(db_sessions()) as db:  # never nested: SQLite has one writer
         record_refusal(db, error)
     abort(403, description="此回访不属于您的部门，您无权查看或处理（已记录）。")
+
+
+def audit_refusal(callback_id: int, user: User, action: str, message: str) -> None:
+    """Append a `refused` event for bad input (e.g. an evidence upload) to the callback."""
+    with db_sessions()() as db:
+        cb = db.get(Callback, callback_id)
+        if cb is None or why_not(user, cb) is not None:
+            return  # unknown or not theirs: check_access audits that
+        error = InvalidInput(message, cb, user)
+    error.action = action
+    with transaction(db_sessions()) as db:
+        record_refusal(db, error)
 
 
 def reason_recording(call: Call) -> Recording | None:
