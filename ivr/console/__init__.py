@@ -108,4 +108,4 @@ def _is_default(error: HTTPException) -> bool:
 bp.add_app_template_filter(labels.local_time, "local_time")
 bp.add_app_template_filter(labels.label, "label")
 
-from ivr.console import actions, auth, files, queue  # noqa: E402, F401  (routes)
+from ivr.console import actions, admin, auth, files, queue  # noqa: E402, F401  (routes)

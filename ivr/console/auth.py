@@ -65,7 +65,7 @@ def login() -> Any:
     session.clear()  # a fresh session (and CSRF token) on login
     session.permanent = True
     session["user_id"] = user_id
-    return redirect(url_for("console.queue"))
+    return redirect(url_for("console.home"))
 
 
 def _login_page(error: str, status: int) -> tuple[str, int]:

@@ -47,6 +47,11 @@ NAMES: dict[str, str] = {
     "number_revealed": "查看完整号码",
     "overdue": "超时",
     "escalated": "超时上报",
+    # administration
+    "user_created": "创建用户",
+    "user_changed": "修改用户",
+    "dept_created": "创建部门",
+    "dept_head_set": "设置部门负责人",
     # roles
     "staff": "承办人员",
     "supervisor": "主管",

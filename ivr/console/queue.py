@@ -20,6 +20,7 @@ from storage.models import (
     CALLBACK_STATES,
     RECORDING_DONE,
     RECORDING_REASON,
+    ROLE_ADMIN,
     ROLE_STAFF,
     Call,
     Callback,
@@ -42,6 +43,10 @@ def deadline(cb: Callback) -> Any:
 
 @bp.get("/")
 def home() -> Any:
+    """Administrators to their pages, everyone else to the queue."""
+    user = current_user()
+    if user is not None and user.role == ROLE_ADMIN:
+        return redirect(url_for("console.admin_users"))
     return redirect(url_for("console.queue"))
 
 
