@@ -14,7 +14,7 @@ def to_mermaid(flow: Flow) -> str:
         for spoken in ("rated_by_speech", "rated_by_readback"):
             lines.append(f"    {spoken} --> rated_{category}: level heard is {category}")
     for node in flow.nodes.values():
-        plays = " + ".join(node.prompts).replace("{heard}", "HEARD")
+        plays = " + ".join(node.prompts).replace("{heard}", "HEARD").replace("{ago}", "N")
         lines.append(f"    {node.name}: {node.name} (plays {plays})")
         lines.extend(f"    {node.name} --> {target}: {label}" for target, label in _edges(node))
     return "\n".join(lines) + "\n"

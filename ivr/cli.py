@@ -225,6 +225,7 @@ def flow_diagram(name: str) -> None:
     help="DialCallStatus; '' for a survey number.",
 )
 @click.option("--call-sid", default=None, help="Reuse a call id (e.g. to test a duplicate).")
+@click.option("--linked", default=None, help="CallSid of the other party (proxy/applicant).")
 @click.option(
     "--say",
     "say",
@@ -248,6 +249,7 @@ def simulate(
     caller: str,
     dial_status: str,
     call_sid: str | None,
+    linked: str | None,
     say: str | None,
     media_port: int,
     url: str | None,
@@ -276,6 +278,7 @@ def simulate(
         caller=caller,
         dial_status=dial_status or None,
         call_sid=call_sid or new_call_sid(),
+        linked=linked or None,
     )
     account_sid = os.environ.get("TWILIO_ACCOUNT_SID") or dev.get("TWILIO_ACCOUNT_SID")
     account_sid = account_sid or "AC" + "0" * 32

@@ -47,6 +47,10 @@ NAMES: dict[str, str] = {
     "number_revealed": "查看完整号码",
     "overdue": "超时",
     "escalated": "超时上报",
+    # what a survey rates (Call.kind)
+    "hotline": "热线服务（本次来电）",
+    "closure": "承办单位办理情况（办结回访）",
+    "later": "补充评价来电",
     # administration
     "user_created": "创建用户",
     "user_changed": "修改用户",
