@@ -39,7 +39,7 @@ def user(sessions, name: str) -> User | None:
 
 def test_an_admin_lands_on_the_users_page(client, people):
     response = login(client, "root")
-    assert response.headers["Location"].endswith("/console/")
+    assert response.headers["Location"].endswith("/console/admin/users")
     assert client.get("/console/").headers["Location"].endswith("/console/admin/users")
     page = client.get("/console/admin/users").get_data(as_text=True)
     assert "用户管理" in page and "zhang" in page and "部门管理" in page

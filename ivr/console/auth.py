@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 from ivr.console import bp
 from ivr.extensions import db_sessions, redis_client
 from storage.db import transaction
-from storage.models import ROLE_STAFF, ROLE_SUPERVISOR, User
+from storage.models import ROLE_ADMIN, ROLE_STAFF, ROLE_SUPERVISOR, User
 from storage.users import authenticate
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ def login() -> Any:
         with transaction(db_sessions()) as db:
             user = authenticate(db, username, password)
             user_id = user.id if user else None
+            is_admin = user is not None and user.role == ROLE_ADMIN
         if user_id is None:
             _note_failure(username)
             return _login_page("用户名或密码错误。", 401)
@@ -65,7 +66,7 @@ def login() -> Any:
     session.clear()  # a fresh session (and CSRF token) on login
     session.permanent = True
     session["user_id"] = user_id
-    return redirect(url_for("console.home"))
+    return redirect(url_for("console.admin_users" if is_admin else "console.queue"))
 
 
 def _login_page(error: str, status: int) -> tuple[str, int]:
