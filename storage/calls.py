@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.inserts import insert_once
-from storage.links import close_by_link, close_partners, rated_partner
+from storage.links import close_by_link, close_partners, partners, rated_partner
 from storage.models import (
     CALLBACK_OPEN,
     DISPOSITION_IN_PROGRESS,
@@ -119,7 +119,8 @@ def record_rating(
     now = now or utcnow()
     if call.disposition == DISPOSITION_RATED_BY_LINK:
         return None  # the linked party's rating covers this call
-    rated = rated_partner(session, call)
+    linked = partners(session, call)
+    rated = rated_partner(session, call, linked) if linked else None
     if rated is not None:  # linked after the other party rated
         close_by_link(session, call, rated, now)
         return None
@@ -151,7 +152,8 @@ def record_rating(
             )
         )
     log_event(session, call, "rated", f"{level} ({source})")
-    close_partners(session, call, now)
+    if linked:
+        close_partners(session, call, now, linked)
     add_job(
         session, "workers.jobs.push_call_update", {"call_sid": call.call_sid}, f"rated:{call.id}"
     )

@@ -34,9 +34,9 @@ def partners(session: Session, call: Call) -> list[Call]:
     return list(session.scalars(statement.with_for_update()))
 
 
-def rated_partner(session: Session, call: Call) -> Call | None:
-    """A linked call that already carries the pair's rating, if any."""
-    for other in partners(session, call):
+def rated_partner(session: Session, call: Call, linked: list[Call] | None = None) -> Call | None:
+    """A linked call (of `linked`, default: all) that carries the pair's rating, if any."""
+    for other in partners(session, call) if linked is None else linked:
         has_rating = session.scalar(select(Rating.id).where(Rating.call_id == other.id))
         if has_rating is not None:
             return other
@@ -71,10 +71,12 @@ def close_by_link(session: Session, call: Call, rated: Call, now: datetime) -> N
     add_job(session, PUSH_CALL_UPDATE, {"call_sid": call.call_sid}, f"rated_by_link:{call.id}")
 
 
-def close_partners(session: Session, call: Call, now: datetime) -> int:
+def close_partners(
+    session: Session, call: Call, now: datetime, linked: list[Call] | None = None
+) -> int:
     """After `call` was rated: close every linked call not rated yet. Returns how many."""
     closed = 0
-    for other in partners(session, call):
+    for other in partners(session, call) if linked is None else linked:
         if other.disposition in (DISPOSITION_RATED, DISPOSITION_RATED_BY_LINK):
             continue
         if session.scalar(select(Rating.id).where(Rating.call_id == other.id)) is not None:
