@@ -1,6 +1,7 @@
 """SMS reminders to rate later: the sweep queues them, a job sends each at most once.
 
-The sweep (`queue_reminders`) picks hotline calls whose caller hung up before rating,
+The sweep (`queue_reminders`) picks hotline calls whose caller hung up before rating
+(`hung_up`: not `no_input`, a caller who heard the question and chose not to answer),
 still inside the 7-day period, never reminded, from a number that has not opted out
 and was not reminded in the last day; it writes one `SmsReminder` row per call and its
 outbox job, in one transaction (set-based, in batches). The job (`send_reminder`) checks
@@ -19,8 +20,8 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 import prompts
 from storage import deadlines, sms
 from storage.db import transaction
-from storage.later import UNRATED
 from storage.models import (
+    DISPOSITION_HUNG_UP,
     KIND_HOTLINE,
     Call,
     CallEvent,
@@ -61,7 +62,7 @@ def queue_reminders(factory: sessionmaker[Session], now: datetime, batch: int = 
                 select(Call.id, Call.caller)
                 .where(
                     Call.kind == KIND_HOTLINE,
-                    Call.disposition.in_(UNRATED),
+                    Call.disposition == DISPOSITION_HUNG_UP,
                     Call.caller.like("+%"),
                     Call.created_at >= deadlines.default_rating_cutoff(now),
                     Call.id > last_id,
@@ -149,7 +150,7 @@ def _why_not(session: Session, call: Call) -> str | None:
         return "SMS reminders are off"
     if not sms.survey_number():
         return "SURVEY_NUMBER is not set"
-    if call.rating is not None or call.disposition not in UNRATED:
+    if call.rating is not None or call.disposition != DISPOSITION_HUNG_UP:
         return f"no longer unrated ({call.disposition})"
     if sms.opted_out(session, call.caller or ""):
         return "the number opted out"
