@@ -18,15 +18,19 @@ What it measures
     nothing left to do (idempotence) and should be fast. Outbox jobs go to a throw-away
     redis-server (or `--redis-url`), as in production.
 
+    With `--sms-reminders` (SMS_REMINDERS=on), the recent unrated calls hung up instead
+    (2,000 for N = 100,000): the first sweep also queues one SMS reminder for each.
+
 Run: `.venv/bin/python bench/sweep.py [--calls N] [--open-callbacks M]
-[--database-url URL] [--redis-url URL]`. Exit status 1 if the second sweep did anything
-or the counts do not match the seed.
+[--database-url URL] [--redis-url URL] [--sms-reminders]`. Exit status 1 if the second
+sweep did anything or the counts do not match the seed.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import random
 import sys
 import tempfile
@@ -65,7 +69,7 @@ RECTIFYING = 1000
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)  # fixed, so that runs compare
 
 
-def seed(engine: Engine, calls: int, open_callbacks: int) -> dict[str, int]:
+def seed(engine: Engine, calls: int, open_callbacks: int, hung_up: bool = False) -> dict[str, int]:
     """Bulk-insert the mix described above; returns the expected counts."""
     rng = random.Random(SEED)
     users = _seed_users(engine)
@@ -75,7 +79,7 @@ def seed(engine: Engine, calls: int, open_callbacks: int) -> dict[str, int]:
     kinds += ["good"] * (calls - len(kinds))
     rng.shuffle(kinds)
     rows: dict[type, list[dict[str, Any]]] = {Call: [], CallTicket: [], Rating: [], Callback: []}
-    expected = dict.fromkeys(("default", "overdue", "rectify_overdue"), 0)
+    expected = dict.fromkeys(("default", "overdue", "rectify_overdue", "reminders"), 0)
     for call_id, kind in enumerate(kinds, start=1):
         late = rng.random() < 0.5  # for callbacks: past their deadline
         days = {"old_unrated": (8, 30), "new_unrated": (0, 6), "rectifying": (6, 20)}
@@ -85,7 +89,9 @@ def seed(engine: Engine, calls: int, open_callbacks: int) -> dict[str, int]:
         created = NOW - age
         dept = f"D-{rng.randrange(DEPARTMENTS):02d}"
         disposition = {"not_served": "not_served", "old_unrated": "hung_up"}.get(kind, "rated")
-        disposition = "no_input" if kind == "new_unrated" else disposition
+        if kind == "new_unrated":
+            disposition = "hung_up" if hung_up else "no_input"
+            expected["reminders"] += hung_up
         rows[Call].append(_call(call_id, created, dept, disposition))
         rows[CallTicket].append({"call_id": call_id, "ticket": f"T{call_id}", "position": 0})
         expected["default"] += kind == "old_unrated"
@@ -217,7 +223,10 @@ def main() -> int:
     parser.add_argument("--open-callbacks", type=int, default=10_000)
     parser.add_argument("--database-url", help="an empty database (default: a temp SQLite file)")
     parser.add_argument("--redis-url", help="default: a throw-away redis-server")
+    parser.add_argument("--sms-reminders", action="store_true", help="SMS_REMINDERS=on")
     args = parser.parse_args()
+    if args.sms_reminders:
+        os.environ |= {"SMS_REMINDERS": "on", "SURVEY_NUMBER": "+8610012345"}
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-sweep-")))
@@ -226,7 +235,7 @@ def main() -> int:
         upgrade(url)
         engine = make_engine(url)
         started = time.perf_counter()
-        expected = seed(engine, args.calls, args.open_callbacks)
+        expected = seed(engine, args.calls, args.open_callbacks, args.sms_reminders)
         print(
             f"seeded {args.calls:,} calls, {args.open_callbacks:,} open callbacks "
             f"in {time.perf_counter() - started:.1f} s ({engine.dialect.name})"
@@ -252,6 +261,7 @@ def main() -> int:
         and first.notifications == expected["notifications"]
         and (second.default_ratings, second.callbacks_overdue, second.notifications) == (0, 0, 0)
         and second.rectifications_overdue == 0
+        and (first.sms_reminders, second.sms_reminders) == (expected["reminders"], 0)
     )
     print("counts as seeded, second sweep idle" if ok else f"MISMATCH: expected {expected}")
     return 0 if ok else 1

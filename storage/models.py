@@ -383,6 +383,7 @@ class SmsReminder(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
+    number: Mapped[str] = mapped_column(String(32), index=True)  # at most one a day each
     status: Mapped[str] = mapped_column(String(16))  # queued, sending, sent, skipped, failed
     message_sid: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)

@@ -15,7 +15,7 @@ import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, insert, select
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 import prompts
 from storage import deadlines, sms
@@ -49,27 +49,19 @@ def queue_reminders(factory: sessionmaker[Session], now: datetime, batch: int = 
     if not sms.reminders_enabled():
         return 0
     queued = last_id = 0
-    earlier = aliased(Call)
-    reminded_today = (
-        select(SmsReminder.id)
-        .join(earlier, earlier.id == SmsReminder.call_id)
-        .where(earlier.caller == Call.caller, SmsReminder.created_at > now - ONE_PER_NUMBER)
-        .exists()
-    )
     while True:
         with transaction(factory) as session:
             rows = session.execute(
                 select(Call.id, Call.caller)
                 .where(
-                    Call.kind == KIND_HOTLINE,
                     Call.disposition == DISPOSITION_HUNG_UP,
-                    Call.caller.like("+%"),
                     Call.created_at >= deadlines.default_rating_cutoff(now),
+                    Call.kind == KIND_HOTLINE,
+                    Call.caller.like("+%"),
                     Call.id > last_id,
                     ~exists().where(Rating.call_id == Call.id),
                     ~exists().where(SmsReminder.call_id == Call.id),
                     ~exists().where(SmsOptOut.number == Call.caller),
-                    ~reminded_today,
                 )
                 .order_by(Call.id)
                 .limit(batch)
@@ -84,16 +76,27 @@ def queue_reminders(factory: sessionmaker[Session], now: datetime, batch: int = 
 
 
 def _queue(session: Session, rows, now: datetime) -> int:
-    """One reminder row per call (one number: the first call only), with its job."""
-    first_of_number = {}
+    """One reminder row per call, with its job; a number reminded today gets none."""
+    reminded = set(
+        session.scalars(
+            select(SmsReminder.number).where(
+                SmsReminder.number.in_({row.caller for row in rows}),
+                SmsReminder.created_at > now - ONE_PER_NUMBER,
+            )
+        )
+    )
+    chosen = set()
     for row in rows:
-        first_of_number.setdefault(row.caller, row.id)
-    chosen = set(first_of_number.values())
+        if row.caller not in reminded:
+            reminded.add(row.caller)
+            chosen.add(row.id)
+    skipped = "the number gets one reminder a day"
     reminders = [
         {
             "call_id": row.id,
+            "number": row.caller,
             "status": sms.QUEUED if row.id in chosen else sms.SKIPPED,
-            "detail": None if row.id in chosen else "the number gets one reminder a day",
+            "detail": None if row.id in chosen else skipped,
             "created_at": now,
         }
         for row in rows

@@ -68,6 +68,7 @@ def upgrade() -> None:
         "sms_reminders",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("call_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.String(length=32), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("message_sid", sa.String(length=64), nullable=True),
         sa.Column("detail", sa.Text(), nullable=True),
@@ -82,6 +83,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sms_reminders")),
         sa.UniqueConstraint("call_id", name=op.f("uq_sms_reminders_call_id")),
     )
+    with op.batch_alter_table("sms_reminders", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sms_reminders_number"), ["number"], unique=False)
     with op.batch_alter_table("calls", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column(
