@@ -131,3 +131,18 @@ def test_an_unrated_pair_gets_one_default_rating(place_call, sessions):
             select(CallEvent.kind).join(Call).where(Call.call_sid == proxy)
         ).all()
     assert "rated_by_link" in kinds
+
+
+def test_a_repeated_start_of_a_later_call_offers_the_same_call(place_call, sessions, post):
+    earlier = hung_up_call(place_call, sessions, days=3)
+    form = {
+        "CallSid": "CA" + "7" * 32,
+        "From": CALLER,
+        "To": "+8610012345",
+        "CallStatus": "ringing",
+    }
+    first = post("/voice/survey", form).get_data(as_text=True)
+    again = post("/voice/survey", form).get_data(as_text=True)
+    assert "days_ago_3.wav" in first and first == again
+    later = stored_call(sessions, form["CallSid"])
+    assert later.kind == "later" and later.rates_call_id == stored_call(sessions, earlier).id
