@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from flask import Response, request
+from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from callflows import KeyPressed, NoInput, Position, Start, step
@@ -35,6 +37,7 @@ from storage.models import (
     DISPOSITION_RATED_BY_LINK,
     KIND_CLOSURE,
     KIND_HOTLINE,
+    Call,
 )
 from storage.privacy import mask_number
 from storage.types import utcnow
@@ -103,25 +106,32 @@ def survey() -> Response:
             call.kind = KIND_CLOSURE
         if field("linked"):
             link_call(session, call, field("linked"), now)
-        if dial_status in NOT_SERVED_DIAL_STATUSES:
-            end_survey(session, call, DISPOSITION_NOT_SERVED)
-            log_event(session, call, "not_served", f"DialCallStatus={dial_status}")
-            return twiml(_hang_up())
-        if call_status in CALLER_GONE_STATUSES:
-            end_survey(session, call, DISPOSITION_HUNG_UP)
-            log_event(session, call, "caller_gone", f"CallStatus={call_status}")
-            return twiml(VoiceResponse())
-        if survey_line and call.kind == KIND_HOTLINE and call.rating is None:
-            offer_later_rating(session, call, now)
-        rated = rated_call(session, call)
-        if rated.rating is not None or rated.disposition == DISPOSITION_RATED_BY_LINK:
-            log_event(session, call, "already_rated")
-            return goodbye(lang, "already_rated")
-        ago = days_ago(rated, now) if rated is not call else None
-        log_event(session, call, "survey_started", rated.call_sid if ago is not None else None)
-        survey_flow = flow(call)
+        response = _begin(session, call, lang, survey_line, now)
+    send_jobs(session)  # a link may have closed this call: the work-order system is told
+    return response
+
+
+def _begin(session: Session, call: Call, lang: str, survey_line: bool, now: datetime) -> Response:
+    """The survey's first answer: none, already rated, or the flow's first question."""
+    dial_status, call_status = field("DialCallStatus", 16), field("CallStatus", 16)
+    if dial_status in NOT_SERVED_DIAL_STATUSES:
+        end_survey(session, call, DISPOSITION_NOT_SERVED)
+        log_event(session, call, "not_served", f"DialCallStatus={dial_status}")
+        return twiml(_hang_up())
+    if call_status in CALLER_GONE_STATUSES:
+        end_survey(session, call, DISPOSITION_HUNG_UP)
+        log_event(session, call, "caller_gone", f"CallStatus={call_status}")
+        return twiml(VoiceResponse())
+    if survey_line and call.kind == KIND_HOTLINE and call.rating is None:
+        offer_later_rating(session, call, now)
+    rated = rated_call(session, call)
+    if rated.rating is not None or rated.disposition == DISPOSITION_RATED_BY_LINK:
+        log_event(session, call, "already_rated")
+        return goodbye(lang, "already_rated")
+    ago = days_ago(rated, now) if rated is not call else None
+    log_event(session, call, "survey_started", rated.call_sid if ago is not None else None)
     start = Position("", ago=ago)
-    return answer(lang, step(survey_flow, start, Start(), speech=can_speak(lang)))
+    return answer(lang, step(flow(call), start, Start(), speech=can_speak(lang)))
 
 
 @bp.post("/survey/input")
