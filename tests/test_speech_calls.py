@@ -262,3 +262,22 @@ def test_a_language_without_a_model_offers_keys_only(client, post):
         "/voice/survey?lang=zh-CN", {"CallSid": "CA" + "7" * 32, "CallStatus": "in-progress"}
     )
     assert "Record" not in twiml_verbs(response)
+
+
+def test_a_later_rating_keeps_its_spoken_reason_with_the_earlier_call(
+    caller, say, sessions, run_jobs
+):
+    number = "+8613811112222"
+    earlier, _ = caller("hangup", caller=number)
+    reason = say("직원이 너무 불친절했습니다")
+    survey_line = {"agent": None, "dept": None, "tickets": (), "dial_status": None}
+    later, outcome = caller("1", "4", f"say:{reason}", caller=number, **survey_line)
+    run_jobs()
+    assert outcome.heard[:2] == ["later_offer", "days_ago_0"] and "reason_ask" in outcome.heard
+    call = stored_call(sessions, earlier.call_sid)
+    assert (call.rating.level, call.rating.source) == ("dissatisfied", "dtmf")
+    [reason_recording] = [
+        r for r in _recordings(sessions, earlier.call_sid) if r.purpose == "reason"
+    ]
+    assert reason_recording.status == "done" and reason_recording.transcript
+    assert [r for r in _recordings(sessions, later.call_sid) if r.purpose == "reason"] == []
