@@ -351,3 +351,13 @@ class Notification(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
+
+
+# The supervisors' console (audit trail, figures rollup, spot checks), in their own module.
+from storage.models_supervision import (  # noqa: E402, F401
+    AuditEntry,
+    FigureDay,
+    FigureState,
+    SpotCheck,
+    SpotCheckItem,
+)
