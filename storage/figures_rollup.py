@@ -137,7 +137,8 @@ def _changed_days(session: Session, since: datetime, tz: ZoneInfo) -> set[date]:
 
 
 def _all_days(session: Session, tz: ZoneInfo) -> list[date]:
-    first, last = session.execute(select(func.min(Call.created_at), func.max(Call.created_at))).one()
+    bounds = select(func.min(Call.created_at), func.max(Call.created_at))
+    first, last = session.execute(bounds).one()
     if first is None:
         return []
     start, end = local_day(first, tz), local_day(last, tz)

@@ -121,7 +121,9 @@ def _rows(plan: SeedPlan, rng: random.Random, first_id: int, count: int):
         if not rated:
             continue
         source = rng.choices(("dtmf", "speech", "default"), (60, 20, 20))[0]
-        level = "basically_satisfied" if source == "default" else rng.choices(LEVELS, LEVEL_WEIGHTS)[0]
+        level = rng.choices(LEVELS, LEVEL_WEIGHTS)[0]
+        if source == "default":
+            level = "basically_satisfied"
         rated_at = created + (timedelta(days=7) if source == "default" else timedelta(minutes=1))
         rating = {
             "id": call_id,
@@ -146,7 +148,8 @@ def seed_calls(factory: sessionmaker[Session], plan: SeedPlan) -> int:
     with factory() as session:
         first = (session.scalar(select(func.max(Call.id))) or 0) + 1
     for offset in range(0, plan.calls, BATCH):
-        calls, ratings, callbacks = _rows(plan, rng, first + offset, min(BATCH, plan.calls - offset))
+        size = min(BATCH, plan.calls - offset)
+        calls, ratings, callbacks = _rows(plan, rng, first + offset, size)
         with transaction(factory) as session:
             session.execute(insert(Call), calls)
             if ratings:

@@ -47,7 +47,7 @@ def test_days_are_hotline_days_and_groups_add_up(seeded):
         total, days = figures(session, NOVEMBER, "day")
         _, weeks = figures(session, NOVEMBER, "week")
         _, agents = figures(session, NOVEMBER, "agent")
-    assert [row.key for row in days][0] == "2026-11-01" and len(days) == 30
+    assert days[0].key == "2026-11-01" and len(days) == 30
     first = expected_counts(seeded, date(2026, 11, 1), date(2026, 11, 1), key=lambda c: "all")
     assert days[0].calls == first["all"]["calls"]
     assert sum(r.calls for r in weeks) == sum(r.calls for r in agents) == total.calls

@@ -92,4 +92,14 @@ def _is_default(error: HTTPException) -> bool:
 bp.add_app_template_filter(labels.local_time, "local_time")
 bp.add_app_template_filter(labels.label, "label")
 
-from ivr.console import actions, auth, files, queue  # noqa: E402, F401  (routes)
+# Routes: the workbench, then the supervisors' pages.
+from ivr.console import (  # noqa: E402, F401
+    actions,
+    auth,
+    calls,
+    exports,
+    figures,
+    files,
+    queue,
+    spotchecks,
+)
