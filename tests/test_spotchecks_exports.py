@@ -38,9 +38,7 @@ def draw(client, **form):
 
 def sampled(sessions, check_id: int) -> list[int]:
     with sessions() as session:
-        statement = select(SpotCheckItem.callback_id).where(
-            SpotCheckItem.spot_check_id == check_id
-        )
+        statement = select(SpotCheckItem.callback_id).where(SpotCheckItem.spot_check_id == check_id)
         return sorted(session.scalars(statement))
 
 

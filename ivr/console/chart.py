@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from markupsafe import Markup, escape
@@ -12,6 +13,7 @@ WIDTH, HEIGHT = 960, 300
 LEFT, RIGHT, TOP, BOTTOM = 56, 56, 20, 48
 LINES = (("good_rate", "好评率", "#1a7f37"), ("bad_rate", "差评率", "#cf222e"))
 BAR = "#b6d4f2"
+LABEL_WIDTH = 76  # pixels an axis label needs
 
 
 def _x(index: int, count: int) -> float:
@@ -51,7 +53,7 @@ def trend_svg(rows: Sequence[FigureRow], title: str) -> Markup:
             f'width="{step * 0.7:.1f}" height="{height:.1f}" fill="{BAR}">'
             f"<title>{escape(row.key)}：{row.rated} 条评价</title></rect>"
         )
-    label_every = max(1, count // 12)
+    label_every = max(1, math.ceil(LABEL_WIDTH / step))
     for index, row in enumerate(rows):
         if index % label_every == 0:
             parts.append(
