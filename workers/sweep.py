@@ -10,8 +10,10 @@ from datetime import datetime
 from redis import Redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.figures_rollup import refresh as refresh_figures
 from workers.duties import STEP_CALLBACK, STEP_RECTIFY, give_default_ratings, mark_overdue
 from workers.queues import resend_pending
+from workers.retention import purge_recordings
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ class SweepReport:
     default_ratings: int = 0
     rectifications_overdue: int = 0
     notifications: int = 0
+    recordings_purged: int = 0
 
     def __str__(self) -> str:
         return (
@@ -39,7 +42,8 @@ class SweepReport:
             f"callbacks marked overdue: {self.callbacks_overdue}; "
             f"rectifications marked overdue: {self.rectifications_overdue}; "
             f"escalation notifications: {self.notifications}; "
-            f"jobs sent: {self.jobs_sent}"
+            f"jobs sent: {self.jobs_sent}; "
+            f"recordings purged: {self.recordings_purged}"
         )
 
 
@@ -48,6 +52,8 @@ def sweep(factory: sessionmaker[Session], redis: Redis, now: datetime) -> SweepR
     ratings = give_default_ratings(factory, now)
     overdue, notified = mark_overdue(factory, now, STEP_CALLBACK)
     rectify, notified_rectify = mark_overdue(factory, now, STEP_RECTIFY)
+    purged = purge_recordings(factory, now)
+    refresh_figures(factory)
     sent, deadline = 0, time.monotonic() + SEND_BUDGET_S
     while True:
         sent_now = resend_pending(factory, redis)
@@ -60,6 +66,7 @@ def sweep(factory: sessionmaker[Session], redis: Redis, now: datetime) -> SweepR
         default_ratings=ratings,
         rectifications_overdue=rectify,
         notifications=notified + notified_rectify,
+        recordings_purged=purged.purged_here,
     )
     log.info("sweep as of %s: %s", now.isoformat(), report)
     return report
