@@ -80,3 +80,13 @@ def test_rebuild_gives_the_same_figures(seeded):
     rebuild(seeded)
     with seeded() as session:
         assert figures(session, NOVEMBER, "month")[0].as_dict() == first
+
+
+def test_the_rebuild_command(seeded, database_url, monkeypatch):
+    from click.testing import CliRunner
+
+    from ivr.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    result = CliRunner().invoke(main, ["figures", "rebuild"])
+    assert result.exit_code == 0 and "figures rollup rebuilt: 34 days" in result.output
