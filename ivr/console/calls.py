@@ -34,6 +34,7 @@ from storage.models import (
     Recording,
 )
 from storage.privacy import mask_number
+from storage.recordings import RECORDING_CALL
 
 PAGE_SIZE = 50
 MAX_PAGE = 10_000
@@ -125,6 +126,7 @@ def render_call(call_id: int, revealed: str | None = None) -> str:
             cb=call.callback,
             rating_recording=_rating_recording(call),
             reasons=[r for r in call.recordings if r.purpose == RECORDING_REASON],
+            whole=[r for r in call.recordings if r.purpose == RECORDING_CALL],
             history=history,
             callback_events=callback_events,
             masked=mask_number(call.caller),
