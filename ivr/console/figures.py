@@ -14,6 +14,7 @@ from ivr.extensions import db_sessions
 from storage.deadlines import local_day
 from storage.figures import GROUPS, RATES, FigureRow, Period, figures, ranking
 from storage.figures_rollup import refresh
+from storage.themes import group, remarks
 from storage.types import utcnow
 
 GROUP_NAMES = {
@@ -106,3 +107,21 @@ def figures_page() -> Any:
 def _last_month(day: date) -> tuple[date, date]:
     end = day.replace(day=1) - timedelta(days=1)
     return end.replace(day=1), end
+
+
+@bp.get("/problems")
+@supervisors_only
+def problems() -> Any:
+    """Recurring problems: the period's spoken reasons and verdict notes grouped by theme."""
+    period, error = read_period(request.args)
+    dept = (request.args.get("dept") or "").strip()[:64] or None
+    with db_sessions()() as db:
+        items = remarks(db, period, dept)
+    return render_template(
+        "console/problems.html",
+        period=period,
+        dept=dept or "",
+        themes=group(items),
+        total=len(items),
+        error=error,
+    )
