@@ -358,6 +358,7 @@ from storage.models_supervision import (  # noqa: E402, F401
     AuditEntry,
     FigureDay,
     FigureState,
+    PublicCase,
     SpotCheck,
     SpotCheckItem,
 )

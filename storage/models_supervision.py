@@ -116,5 +116,23 @@ class SpotCheckItem(Base):
     scored_at: Mapped[datetime | None]
 
 
+class PublicCase(Base):
+    """A good or bad case chosen by a supervisor for the public summary (方案 三).
+
+    `summary` is written for publication: no names, numbers or other personal data.
+    """
+
+    __tablename__ = "public_cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))  # good or bad
+    title: Mapped[str] = mapped_column(String(100))
+    summary: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # The calls list and the figures rollup read calls by day.
 Index("ix_calls_created_at", Call.created_at)

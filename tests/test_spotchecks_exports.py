@@ -138,3 +138,28 @@ def test_public_summary_needs_no_login_and_shows_no_personal_data(client, app, s
     page = client.get("/console/public/summary").get_data(as_text=True)
     assert "12345 热线好差评公开汇总" in page and "D-housing" in page
     assert "5678" not in page and "A-secret" not in page and "CA1" not in page
+
+
+def test_chosen_cases_are_published_without_personal_data(client, app, sessions):
+    make_people(sessions)
+    bad, _ = spoken_call(sessions, "CA1")
+    good = keyed_call(sessions, "CA2", "very_satisfied")
+    neutral = keyed_call(sessions, "CA3", "basically_satisfied")
+    login(client, "li")
+
+    def choose(call_id: int, **form):
+        token = csrf(client, f"/console/calls/{call_id}")
+        return client.post(f"/console/calls/{call_id}/case", data={"csrf_token": token} | form)
+
+    leaked = choose(bad, title="路灯维修", summary="来电人 13812345678 反映路灯不亮")
+    assert leaked.status_code == 400
+    assert "不得包含电话号码" in leaked.get_data(as_text=True)
+    assert choose(bad, title="路灯一月未修", summary="整改后已于三日内修复。").status_code == 302
+    assert choose(good, title="耐心解答社保问题", summary="话务员耐心细致。").status_code == 302
+    assert 'id="public-case"' not in client.get(f"/console/calls/{neutral}").get_data(as_text=True)
+    public = app.test_client().get("/console/public/summary").get_data(as_text=True)
+    assert public.index("耐心解答社保问题") < public.index("路灯一月未修")  # good cases first
+    assert "好评案例" in public and "差评案例及整改" in public and "5678" not in public
+    assert choose(good, withdraw="1").status_code == 302
+    public = app.test_client().get("/console/public/summary").get_data(as_text=True)
+    assert "耐心解答社保问题" not in public and "路灯一月未修" in public

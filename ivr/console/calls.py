@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, render_template, request, send_file
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -23,6 +23,7 @@ from storage.call_search import (
     parse_filter,
     search,
 )
+from storage.db import transaction
 from storage.files import file_store
 from storage.models import (
     LEVEL_CATEGORY,
@@ -31,9 +32,11 @@ from storage.models import (
     Call,
     CallbackEvent,
     CallEvent,
+    PublicCase,
     Recording,
 )
 from storage.privacy import mask_number
+from storage.public_cases import CaseError, choose, withdraw
 from storage.recordings import RECORDING_CALL
 
 PAGE_SIZE = 50
@@ -106,7 +109,7 @@ def _rating_recording(call: Call) -> Recording | None:
     return rating_step[-1] if rating_step else None
 
 
-def render_call(call_id: int, revealed: str | None = None) -> str:
+def render_call(call_id: int, revealed: str | None = None, case_error: str | None = None) -> str:
     with db_sessions()() as db:
         call = load_call(db, call_id)
         history = db.scalars(
@@ -131,6 +134,9 @@ def render_call(call_id: int, revealed: str | None = None) -> str:
             callback_events=callback_events,
             masked=mask_number(call.caller),
             revealed=revealed,
+            case=db.scalars(select(PublicCase).where(PublicCase.call_id == call.id)).first(),
+            case_error=case_error,
+            form=request.form,
         )
 
 
@@ -185,3 +191,26 @@ def recording_audio(recording_id: int) -> Any:
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@bp.post("/calls/<int:call_id>/case")
+@supervisors_only
+def choose_case(call_id: int) -> Any:
+    """Choose the call as a public good or bad case, or withdraw it."""
+    user = current_user()
+    assert user is not None
+    try:
+        with transaction(db_sessions()) as db:
+            call = load_call(db, call_id)
+            if request.form.get("withdraw"):
+                withdraw(db, call.id)
+                message = "已撤下公开案例。"
+            else:
+                choose(
+                    db, user, call, request.form.get("title", ""), request.form.get("summary", "")
+                )
+                message = "已选为公开案例，将显示在公开汇总页。"
+    except CaseError as problem:
+        return render_call(call_id, case_error=str(problem)), 400
+    flash(message)
+    return redirect(url_for("console.call_page", call_id=call_id))

@@ -16,7 +16,6 @@ from storage.call_search import FilterError, parse_filter
 from storage.exports import (
     CALL_HEADERS,
     FIGURE_HEADERS,
-    MAX_EXPORT_ROWS,
     call_rows,
     figure_rows,
     to_csv,
@@ -24,6 +23,7 @@ from storage.exports import (
 )
 from storage.figures import RATES, figures
 from storage.figures_rollup import refresh
+from storage.public_cases import cases
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = ("xlsx", "csv")
@@ -93,6 +93,8 @@ def public_summary() -> Any:
     """The period's figures for publication: no login, no personal data, no agents."""
     period, error = read_period(request.args)
     data = load_figures(period, "dept", None)
+    with db_sessions()() as db:
+        chosen = cases(db, period)
     return render_template(
         "console/public_summary.html",
         period=period,
@@ -101,5 +103,5 @@ def public_summary() -> Any:
         rates=RATES,
         rate_names=RATE_NAMES,
         error=error,
-        max_rows=MAX_EXPORT_ROWS,
+        cases=chosen,
     )

@@ -137,6 +137,31 @@ def upgrade() -> None:
     with op.batch_alter_table("spot_check_items", schema=None) as batch_op:
         batch_op.create_index("ix_spot_check_items_callback_id", ["callback_id"], unique=False)
 
+    op.create_table(
+        "public_cases",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("call_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("title", sa.String(length=100), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_by_name", sa.String(length=64), nullable=False),
+        sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["call_id"],
+            ["calls.id"],
+            name=op.f("fk_public_cases_call_id_calls"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["users.id"],
+            name=op.f("fk_public_cases_created_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_public_cases")),
+        sa.UniqueConstraint("call_id", name=op.f("uq_public_cases_call_id")),
+    )
     with op.batch_alter_table("calls", schema=None) as batch_op:
         batch_op.create_index("ix_calls_created_at", ["created_at"], unique=False)
 
@@ -148,6 +173,7 @@ def downgrade() -> None:
     with op.batch_alter_table("spot_check_items", schema=None) as batch_op:
         batch_op.drop_index("ix_spot_check_items_callback_id")
 
+    op.drop_table("public_cases")
     op.drop_table("spot_check_items")
     op.drop_table("spot_checks")
     with op.batch_alter_table("audit_entries", schema=None) as batch_op:
