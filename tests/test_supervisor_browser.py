@@ -122,13 +122,16 @@ def test_supervisor_draws_scores_and_exports(browser, live_server, sessions, tmp
     page.fill("input[name=date_to]", OCTOBER[1])
     page.select_option("select[name=category]", "bad")
     page.click("#call-filter button[type=submit]")
+    shot(page, "calls-filtered")
     with page.expect_download() as download:
         page.click("text=导出 XLSX")
     path = tmp_path / "calls.xlsx"
     download.value.save_as(path)
     rows = list(load_workbook(path).active.values)
     assert rows[0][:3] == ("编号", "通话编号", "来电时间")
-    assert len(rows) > 20 and all(row[10] == "bad" for row in rows[1:])
+    counts = expected_counts(sessions, datetime(2026, 10, 1).date(), datetime(2026, 10, 31).date())
+    bad = sum(c["bad"] + c["excluded"] for c in counts.values())  # excluded ones are bad too
+    assert len(rows) == bad + 1 and all(row[10] == "bad" for row in rows[1:])
     assert all("****" in (row[6] or "****") for row in rows[1:])
     page.click("nav >> text=问题分析")
     sync_api.expect(page.locator("h1")).to_have_text("常见问题分析")
@@ -136,4 +139,3 @@ def test_supervisor_draws_scores_and_exports(browser, live_server, sessions, tmp
     page.goto(f"{live_server}/console/public/summary?date_from={OCTOBER[0]}&date_to={OCTOBER[1]}")
     sync_api.expect(page.locator("table.figures tbody tr")).to_have_count(12)
     shot(page, "public-summary")
-    shot(page, "calls-filtered")
