@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import func, select
 
+from storage.models import AuditEntry
 from storage.seed import SeedPlan, seed_calls
 from tests.console_helpers import make_people
 from tests.figures_check import expected_counts
@@ -25,6 +27,12 @@ OCTOBER = ("2026-10-01", "2026-10-31")
 def shot(page, name: str) -> None:
     OUTPUT.mkdir(exist_ok=True)
     page.screenshot(path=OUTPUT / f"supervisor-{name}.png", full_page=True)
+
+
+def listens(sessions) -> int:
+    with sessions() as session:
+        statement = select(func.count()).where(AuditEntry.action == "listen")
+        return session.scalar(statement)
 
 
 def percent(part: int, whole: int) -> str:
@@ -46,16 +54,19 @@ def test_supervisor_filters_calls_and_plays_a_recording(browser, live_server, se
     shot(page, "calls")
     page.click(f"text=#{call_id}")
     sync_api.expect(page.locator("h1")).to_contain_text(f"来电 #{call_id}")
-    duration = page.evaluate(
+    assert listens(sessions) == 0  # nothing is fetched before the supervisor presses play
+    played = page.evaluate(
         """() => new Promise((resolve, reject) => {
             const audio = document.querySelector('audio');
-            if (audio.readyState >= 1) return resolve(audio.duration);
-            audio.addEventListener('loadedmetadata', () => resolve(audio.duration));
+            audio.muted = true;  // headless: no sound device
+            audio.addEventListener('playing', () => resolve(audio.duration));
             audio.addEventListener('error', () => reject(audio.error && audio.error.code));
-            audio.load();
+            audio.play().catch(reject);
         })"""
     )
-    assert duration == pytest.approx(1.5, abs=0.05)
+    assert played == pytest.approx(1.5, abs=0.05)
+    page.wait_for_function("document.querySelector('audio').currentTime > 0")
+    assert listens(sessions) >= 1
     sync_api.expect(page.locator(".recording")).to_contain_text("不 满意")
     shot(page, "call")
 
