@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, delete, func, insert, literal, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import transaction
@@ -169,10 +170,14 @@ def refresh(factory: sessionmaker[Session], tz: ZoneInfo | None = None) -> int:
     if not days and state is not None:
         return 0  # nothing changed: no write at all
     for start in range(0, max(len(days), 1), DAYS_PER_TRANSACTION):
-        with transaction(factory) as session:
-            recompute_days(session, days[start : start + DAYS_PER_TRANSACTION], tz)
-            if start + DAYS_PER_TRANSACTION >= len(days):
-                _save_watermark(session, started)
+        try:
+            with transaction(factory) as session:
+                recompute_days(session, days[start : start + DAYS_PER_TRANSACTION], tz)
+                if start + DAYS_PER_TRANSACTION >= len(days):
+                    _save_watermark(session, started)
+        except IntegrityError:  # PostgreSQL: a concurrent refresh wrote these days first
+            log.info("figures rollup: days redone by a concurrent refresh")
+            return 0
     if days:
         log.info("figures rollup: %d day(s) recomputed", len(days))
     return len(days)
