@@ -51,9 +51,24 @@ def test_admin_is_refused_too_and_anonymous_goes_to_login(client, people, sessio
     assert client.get("/console/figures").location.endswith("/console/login")
     with transaction(sessions) as session:
         create_user(session, "root", PASSWORD, "admin")
+    _, recording_id = spoken_call(sessions, "CA1")
     login(client, "root")
     assert client.get("/console/figures").status_code == 403
-    assert audit_rows(sessions, action="refused")[0].username == "root"
+    assert client.get(f"/console/recordings/{recording_id}/audio").status_code == 403
+    refusals = audit_rows(sessions, action="refused")
+    assert [(r.username, r.target) for r in refusals] == [
+        ("root", "page:/console/figures"),
+        ("root", f"recording:{recording_id}"),
+    ]
+
+
+def test_staff_posts_to_supervisor_pages_are_refused_and_audited(client, people, sessions):
+    login(client, "zhang")
+    token = csrf(client, "/console/queue")
+    form = {"csrf_token": token, "date_from": "2026-11-01", "date_to": "2026-11-30"}
+    assert client.post("/console/spot-checks", data=form).status_code == 403
+    (row,) = audit_rows(sessions, action="refused")
+    assert (row.target, row.detail["method"]) == ("page:/console/spot-checks", "POST")
 
 
 def test_filters_find_the_right_calls(client, people, sessions):

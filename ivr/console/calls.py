@@ -29,6 +29,7 @@ from storage.models import (
     LEVEL_CATEGORY,
     RECORDING_RATING,
     RECORDING_REASON,
+    ROLES,
     Call,
     CallbackEvent,
     CallEvent,
@@ -164,7 +165,7 @@ def _playback_starts() -> bool:
 
 
 @bp.get("/recordings/<int:recording_id>/audio")
-@login_required()
+@login_required(roles=ROLES)  # every role logged in; `may_hear` decides, refusals audited
 def recording_audio(recording_id: int) -> Any:
     """The recording's audio, with range requests (206); allowed roles only, audited."""
     user = current_user()
