@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 from storage.call_search import CallFilter, search
 from storage.deadlines import hotline_tz
 from storage.figures import RATES, FigureRow
+from storage.models import Callback, SpotCheck
 from storage.privacy import mask_number
+from storage.spotchecks import CHECKLIST
 
 MAX_EXPORT_ROWS = 100_000
 CALL_HEADERS = (
@@ -135,3 +137,45 @@ def to_xlsx(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence]]]) -> 
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+SPOT_CHECK_HEADERS = (
+    "序号",
+    "回访编号",
+    "承办部门",
+    "核实结论",
+    "办结时间",
+    *(name for _, name in CHECKLIST),
+    "结果",
+    "发现的问题",
+    "抽查人",
+)
+
+
+def _mark(passed: bool | None) -> str:
+    return "" if passed is None else "合格" if passed else "不合格"
+
+
+def spot_check_rows(session: Session, check: SpotCheck) -> list[tuple]:
+    """A sample's callbacks and scores under `SPOT_CHECK_HEADERS` (no caller data)."""
+    tz = hotline_tz()
+    rows = []
+    for n, item in enumerate(check.items, 1):
+        cb = session.get_one(Callback, item.callback_id)
+        scores = item.scores or {}
+        marks = (_mark(scores.get(code)) for code, _ in CHECKLIST)
+        result = _mark(item.passed)
+        rows.append(
+            (
+                n,
+                cb.id,
+                cb.dept or "",
+                cb.resolution or "",
+                _local(cb.closed_at, tz),
+                *marks,
+                result,
+                item.finding or "",
+                item.scored_by_name or "",
+            )
+        )
+    return rows

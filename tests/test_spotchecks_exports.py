@@ -93,6 +93,28 @@ def test_a_sample_is_drawn_redrawn_from_its_seed_and_scored(client, seeded):
         item = session.get(SpotCheckItem, item_id)
         assert item.passed is False and item.scores["callback_in_time"] is True
         assert item.scored_by_name == "li"
+    exported = client.get(f"/console/spot-checks/{first_id}.xlsx")
+    rows = list(load_workbook(io.BytesIO(exported.data)).active.values)
+    assert rows[0][5:10] == (
+        "48 小时内回访到来电人",
+        "核实结论有据、分类正确",
+        "整改落实或解释说明到位",
+        "证明材料齐全、可核验",
+        "处理结果已反馈来电人",
+    )
+    scored = [row for row in rows[1:] if row[10]]
+    assert len(rows) == len(first) + 1 and [row[1] for row in rows[1:]] == first
+    assert len(scored) == 1 and scored[0][5:11] == (
+        "合格",
+        "合格",
+        "不合格",
+        "不合格",
+        "不合格",
+        "不合格",
+    )
+    assert scored[0][11:] == ("未上传整改照片", "li")
+    csv = client.get(f"/console/spot-checks/{first_id}.csv").data.decode("utf-8")
+    assert csv.startswith("\ufeff序号,回访编号") and "未上传整改照片" in csv
 
 
 def test_draw_with_nothing_to_sample_says_so(client, seeded):

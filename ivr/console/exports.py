@@ -29,7 +29,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = ("xlsx", "csv")
 
 
-def _download(data: bytes, fmt: str, name: str) -> Response:
+def download(data: bytes, fmt: str, name: str) -> Response:
     mimetype = XLSX if fmt == "xlsx" else "text/csv; charset=utf-8"
     response = Response(data, mimetype=mimetype)
     filename = f"{name}.{fmt}"
@@ -55,8 +55,8 @@ def export_calls(fmt: str) -> Any:
     detail = {"format": fmt, "rows": len(rows)} | wanted.query_args()
     audit_action(current_user(), "export", "calls", detail=detail)
     if fmt == "csv":
-        return _download(to_csv(CALL_HEADERS, rows), fmt, "来电记录")
-    return _download(to_xlsx([("来电记录", CALL_HEADERS, rows)]), fmt, "来电记录")
+        return download(to_csv(CALL_HEADERS, rows), fmt, "来电记录")
+    return download(to_xlsx([("来电记录", CALL_HEADERS, rows)]), fmt, "来电记录")
 
 
 @bp.get("/export/report.<fmt>")
@@ -78,14 +78,14 @@ def export_report(fmt: str) -> Any:
     audit_action(current_user(), "export", "report", detail={"format": fmt, "period": total.key})
     name = f"好差评报表-{period.start}-{period.end}"
     if fmt == "csv":
-        return _download(to_csv(FIGURE_HEADERS, figure_rows([total, *by_dept])), fmt, name)
+        return download(to_csv(FIGURE_HEADERS, figure_rows([total, *by_dept])), fmt, name)
     sheets = [
         ("汇总", FIGURE_HEADERS, figure_rows([total])),
         ("按部门", FIGURE_HEADERS, figure_rows(by_dept)),
         ("按话务员", FIGURE_HEADERS, figure_rows(by_agent)),
         ("按日", FIGURE_HEADERS, figure_rows(by_day)),
     ]
-    return _download(to_xlsx(sheets), fmt, name)
+    return download(to_xlsx(sheets), fmt, name)
 
 
 @bp.get("/public/summary")
