@@ -24,7 +24,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
 
-    from ivr import api, extensions, health, prompt_files, sms, voice
+    from ivr import api, extensions, health, metrics, prompt_files, sms, voice
     from ivr.console import bp as console_bp
 
     extensions.init_app(app, settings)
@@ -33,6 +33,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(prompt_files.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
+    metrics.time_webhooks(app)
     app.register_blueprint(console_bp)
     if not settings.webhooks_ready:
         log.error(

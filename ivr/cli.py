@@ -152,6 +152,21 @@ def sweep(now_text: str | None) -> None:
     click.echo(str(report))
 
 
+@main.group()
+def figures() -> None:
+    """The daily figures rollup behind the supervisors' figures page."""
+
+
+@figures.command("rebuild")
+def figures_rebuild() -> None:
+    """Recompute every day of the rollup (after changes dated in the past)."""
+    from storage.figures_rollup import rebuild
+    from workers.context import session_factory
+
+    days = rebuild(session_factory())
+    click.echo(f"figures rollup rebuilt: {days} days", err=True)
+
+
 @main.command()
 def worker() -> None:
     """Serve every queue (the Procfile's `worker`): ratings and slow transcriptions apart."""

@@ -1,4 +1,4 @@
-"""Administrators' changes to users and departments, each with an `AuditEvent` row.
+"""Administrators' changes to users and departments, each with an audit entry.
 
 Every change records who, when, what and the values before and after; a refused change
 is recorded too (`refused`, with the reason), in its own transaction.
@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage import audit as audit_trail
 from storage.db import transaction
-from storage.models import ROLE_ADMIN, ROLE_STAFF, ROLES, AuditEvent, Department, User
+from storage.models import ROLE_ADMIN, ROLE_STAFF, ROLES, AuditEntry, Department, User
 from storage.users import (
     UserError,
     create_department,
@@ -36,18 +37,16 @@ MAX_AUDIT_ROWS = 50
 
 
 def audit(
-    session: Session, actor: User | None, action: str, target: str, detail: dict[str, Any]
+    session: Session,
+    actor: User | None,
+    action: str,
+    target: str,
+    detail: dict[str, Any],
+    *,
+    allowed: bool = True,
 ) -> None:
-    """Append one audit row."""
-    session.add(
-        AuditEvent(
-            actor_id=actor.id if actor else None,
-            actor_name=(actor.username if actor else "unknown")[:64],
-            action=action,
-            target=target[:80],
-            detail=detail,
-        )
-    )
+    """Append one entry to the console's audit trail."""
+    audit_trail.record(session, actor, action, target, allowed=allowed, detail=detail)
 
 
 def record_refused(
@@ -55,7 +54,8 @@ def record_refused(
 ) -> None:
     """Audit a refused change, apart from the transaction that was rolled back."""
     with transaction(factory) as session:
-        audit(session, actor, "refused", target, {"action": action, "reason": reason[:500]})
+        detail = {"action": action, "reason": reason[:500]}
+        audit(session, actor, "refused", target, detail, allowed=False)
 
 
 def _admin(session: Session, actor: User) -> User:
@@ -123,7 +123,12 @@ def set_head(session: Session, actor: User, code: str, username: str | None) -> 
     return department
 
 
-def recent_audit(session: Session, limit: int = MAX_AUDIT_ROWS) -> list[AuditEvent]:
-    """The latest audit rows, newest first."""
-    statement = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+def recent_audit(session: Session, limit: int = MAX_AUDIT_ROWS) -> list[AuditEntry]:
+    """The latest entries about users and departments, newest first."""
+    statement = (
+        select(AuditEntry)
+        .where(or_(AuditEntry.target.startswith("user:"), AuditEntry.target.startswith("dept:")))
+        .order_by(AuditEntry.id.desc())
+        .limit(limit)
+    )
     return list(session.scalars(statement))

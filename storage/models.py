@@ -376,10 +376,18 @@ class Notification(Base):
     read_at: Mapped[datetime | None]
 
 
-# Reminders, opt-outs, closure surveys and the administrators' audit live in their own
+# Reminders, opt-outs and closure surveys live in their own
 # module (imported here so that `Base.metadata` knows them).
-from storage.more_models import (  # noqa: E402, F401
-    AuditEvent,
+# The supervisors' console (audit trail, figures rollup, spot checks), in their own module.
+from storage.models_supervision import (  # noqa: E402, F401
+    AuditEntry,
+    FigureDay,
+    FigureState,
+    PublicCase,
+    SpotCheck,
+    SpotCheckItem,
+)
+from storage.models_surveys import (  # noqa: E402, F401
     ClosureSurvey,
     SmsOptOut,
     SmsReminder,

@@ -10,6 +10,7 @@ from storage.models import RECORDING_FAILED, RECORDING_PENDING, RECORDING_RATING
 from storage.outbox import SPEECH_QUEUE, TRANSCRIBE_QUEUE, add_job
 
 PROCESS_JOB = "workers.jobs.process_recording"
+RECORDING_CALL = "call"  # the whole hotline call, recorded by the hotline: kept, not recognised
 
 
 def note_recording(

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.db import transaction
-from storage.models import AuditEvent, Department, User
+from storage.models import AuditEntry, Department, User
 from storage.users import create_user
 from tests.console_helpers import PASSWORD, login, make_people
 
@@ -27,9 +27,9 @@ def submit(client, page: str, action: str, form: dict):
     return client.post(action, data={"csrf_token": token.group(1)} | form)
 
 
-def audit_rows(sessions) -> list[AuditEvent]:
+def audit_rows(sessions) -> list[AuditEntry]:
     with sessions() as session:
-        return list(session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+        return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
 
 
 def user(sessions, name: str) -> User | None:
@@ -53,7 +53,7 @@ def test_an_admin_creates_a_user_and_the_change_is_audited(client, people, sessi
     created = user(sessions, "sun")
     assert (created.role, created.dept, created.active) == ("staff", "D-water", True)
     [row] = audit_rows(sessions)
-    assert (row.actor_name, row.action, row.target) == ("root", "user_created", "user:sun")
+    assert (row.username, row.action, row.target) == ("root", "user_created", "user:sun")
     assert row.detail == {"role": "staff", "dept": "D-water"}
     assert "a-good-password" not in str(row.detail)
     client.post("/console/logout", data={"csrf_token": "x"})
@@ -141,7 +141,7 @@ def test_others_get_403_and_their_attempts_are_audited(client, people, sessions)
     )
     assert response.status_code == 403 and user(sessions, "evil") is None
     [row] = audit_rows(sessions)
-    assert (row.actor_name, row.action) == ("li", "refused")
+    assert (row.username, row.action) == ("li", "refused")
     anonymous = client.application.test_client()
     assert anonymous.get("/console/admin/users").status_code == 302
 

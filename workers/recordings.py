@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from pathlib import Path
 
 from storage.db import transaction
@@ -16,8 +17,9 @@ from storage.models import (
     Call,
     Recording,
 )
-from storage.recordings import find_recording
-from workers.context import session_factory
+from storage.recordings import RECORDING_CALL, find_recording
+from workers import metrics_store
+from workers.context import connect_redis, session_factory
 from workers.recording_fetch import RecordingError, RecordingRefused, fetch_recording
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,14 @@ def process_recording(recording_sid: str) -> str:
             )
         key = f"{call_sid}/{recording_sid}"
         file_store().put_file(key, audio)
+        if purpose == RECORDING_CALL:  # the whole call: kept for review, not recognised
+            return _finish(recording_sid, status=RECORDING_DONE, file_key=key, outcome="kept")
+        started = time.perf_counter()
         fields = _recognise(lang, purpose, audio)
+        seconds = time.perf_counter() - started
+        metrics_store.observe(
+            connect_redis(), "recognition_seconds", seconds, lang=lang, purpose=purpose
+        )
     return _finish(recording_sid, status=RECORDING_DONE, file_key=key, **fields)
 
 

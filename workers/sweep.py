@@ -10,9 +10,11 @@ from datetime import datetime
 from redis import Redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.figures_rollup import refresh as refresh_figures
 from workers.duties import STEP_CALLBACK, STEP_RECTIFY, give_default_ratings, mark_overdue
 from workers.queues import resend_pending
 from workers.reminders import queue_reminders
+from workers.retention import purge_recordings
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ class SweepReport:
     rectifications_overdue: int = 0
     notifications: int = 0
     sms_reminders: int = 0
+    recordings_purged: int = 0
 
     def __str__(self) -> str:
         return (
@@ -42,7 +45,8 @@ class SweepReport:
             f"rectifications marked overdue: {self.rectifications_overdue}; "
             f"escalation notifications: {self.notifications}; "
             f"SMS reminders queued: {self.sms_reminders}; "
-            f"jobs sent: {self.jobs_sent}"
+            f"jobs sent: {self.jobs_sent}; "
+            f"recordings purged: {self.recordings_purged}"
         )
 
 
@@ -52,6 +56,8 @@ def sweep(factory: sessionmaker[Session], redis: Redis, now: datetime) -> SweepR
     overdue, notified = mark_overdue(factory, now, STEP_CALLBACK)
     rectify, notified_rectify = mark_overdue(factory, now, STEP_RECTIFY)
     reminders = queue_reminders(factory, now)
+    purged = purge_recordings(factory, now)
+    refresh_figures(factory)
     sent, deadline = 0, time.monotonic() + SEND_BUDGET_S
     while True:
         sent_now = resend_pending(factory, redis)
@@ -65,6 +71,7 @@ def sweep(factory: sessionmaker[Session], redis: Redis, now: datetime) -> SweepR
         rectifications_overdue=rectify,
         notifications=notified + notified_rectify,
         sms_reminders=reminders,
+        recordings_purged=purged.purged_here,
     )
     log.info("sweep as of %s: %s", now.isoformat(), report)
     return report

@@ -108,4 +108,15 @@ def _is_default(error: HTTPException) -> bool:
 bp.add_app_template_filter(labels.local_time, "local_time")
 bp.add_app_template_filter(labels.label, "label")
 
-from ivr.console import actions, admin, auth, files, queue  # noqa: E402, F401  (routes)
+# Routes: the workbench, administration, then the supervisors' pages.
+from ivr.console import (  # noqa: E402, F401
+    actions,
+    admin,
+    auth,
+    calls,
+    exports,
+    figures,
+    files,
+    queue,
+    spotchecks,
+)

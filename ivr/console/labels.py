@@ -61,6 +61,25 @@ NAMES: dict[str, str] = {
     "supervisor": "主管",
     "admin": "管理员",
 }
+# The supervisors' console: call dispositions, rating categories, languages.
+NAMES.update(
+    {
+        "rated": "已评价",
+        "no_input": "未按键（未评价）",
+        "hung_up": "挂机（未评价）",
+        "not_served": "未接通服务",
+        "in_progress": "进行中",
+        "good": "好评",
+        "neutral": "中评",
+        "bad": "差评",
+        "zh-CN": "普通话",
+        "ko-KR": "韩语",
+        "en-US": "英语",
+        "listen": "收听录音",
+        "reveal": "查看完整号码",
+        "export": "导出",
+    }
+)
 EVENT_KINDS = {"unreachable": "无法联系", "refused": "操作被拒绝", "closed": "整改办结"}
 
 HTTP_TITLES = {

@@ -1,4 +1,4 @@
-"""later ratings, closure surveys, proxy links, SMS reminders and opt-outs, admin audit
+"""later ratings, closure surveys, proxy links, SMS reminders and opt-outs
 
 Calls get their survey `kind`, the call a later rating rates, and the linked party.
 
@@ -28,23 +28,6 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sms_opt_outs")),
         sa.UniqueConstraint("number", name=op.f("uq_sms_opt_outs_number")),
-    )
-    op.create_table(
-        "audit_events",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("actor_id", sa.Integer(), nullable=True),
-        sa.Column("actor_name", sa.String(length=64), nullable=False),
-        sa.Column("action", sa.String(length=32), nullable=False),
-        sa.Column("target", sa.String(length=80), nullable=False),
-        sa.Column("detail", sa.JSON(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["actor_id"],
-            ["users.id"],
-            name=op.f("fk_audit_events_actor_id_users"),
-            ondelete="SET NULL",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
     )
     op.create_table(
         "closure_surveys",
@@ -124,5 +107,4 @@ def downgrade() -> None:
 
     op.drop_table("sms_reminders")
     op.drop_table("closure_surveys")
-    op.drop_table("audit_events")
     op.drop_table("sms_opt_outs")

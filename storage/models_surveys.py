@@ -1,12 +1,11 @@
-"""Records of the ways back into the survey and of administration: SMS reminders and
-opt-outs, ticket-closure surveys, and the administrators' audit trail."""
+"""Records of the ways back into the survey: SMS reminders and opt-outs, and
+ticket-closure surveys."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base
@@ -51,17 +50,3 @@ class ClosureSurvey(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-
-class AuditEvent(Base):
-    """Append-only record of an administrator's change to users or departments."""
-
-    __tablename__ = "audit_events"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    actor_name: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(32))  # user_created, user_changed, refused …
-    target: Mapped[str] = mapped_column(String(80))  # user:<name> or dept:<code>
-    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)

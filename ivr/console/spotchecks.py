@@ -1,0 +1,151 @@
+"""Supervisors' spot checks: draw a reproducible sample of finished callbacks, score it."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ivr.console import bp
+from ivr.console.access import audit_action, supervisors_only
+from ivr.console.auth import current_user
+from ivr.console.figures import read_period
+from ivr.extensions import db_sessions
+from storage.db import transaction
+from storage.exports import SPOT_CHECK_HEADERS, spot_check_rows, to_csv, to_xlsx
+from storage.figures import Period
+from storage.models import Callback, SpotCheck, SpotCheckItem
+from storage.spotchecks import CHECKLIST, SpotCheckError, draw, report, score
+
+LIST_LIMIT = 100
+
+
+@bp.get("/spot-checks")
+@supervisors_only
+def spot_checks() -> Any:
+    """The samples drawn so far, newest first, and the form to draw one."""
+    period, _ = read_period(request.args)
+    return _list_page(period, None, 200)
+
+
+def _list_page(period: Period, error: str | None, status: int) -> Any:
+    with db_sessions()() as db:
+        checks = db.scalars(
+            select(SpotCheck)
+            .options(selectinload(SpotCheck.items))
+            .order_by(SpotCheck.id.desc())
+            .limit(LIST_LIMIT)
+        ).all()
+        html = render_template(
+            "console/spotchecks.html",
+            checks=[(check, report(check)) for check in checks],
+            period=period,
+            error=error,
+            form=request.form,
+        )
+    return html, status
+
+
+def _number(raw: str | None, kind: type) -> Any:
+    try:
+        return kind(raw) if raw not in (None, "") else None
+    except ValueError:
+        raise SpotCheckError(f"不是有效的数字：{str(raw)[:20]}") from None
+
+
+@bp.post("/spot-checks")
+@supervisors_only
+def draw_spot_check() -> Any:
+    """Draw a sample by rate (%) or count; the seed may be given to redraw one."""
+    user = current_user()
+    assert user is not None
+    form = request.form
+    try:
+        period = Period(date.fromisoformat(form["date_from"]), date.fromisoformat(form["date_to"]))
+    except (KeyError, ValueError):
+        return _list_page(read_period({})[0], "请填写有效的开始和结束日期。", 400)
+    try:
+        percent = _number(form.get("rate"), float) if form.get("mode") == "rate" else None
+        count = _number(form.get("count"), int) if form.get("mode") != "rate" else None
+        with transaction(db_sessions()) as db:
+            check = draw(
+                db,
+                user,
+                period,
+                dept=(form.get("dept") or "").strip()[:64] or None,
+                rate=None if percent is None else percent / 100,
+                count=count,
+                seed=_number(form.get("seed"), int),
+            )
+            check_id, size = check.id, len(check.items)
+    except SpotCheckError as problem:
+        return _list_page(period, str(problem), 400)
+    flash(f"已抽取 {size} 条回访（随机种子 {check.seed}）。")
+    return redirect(url_for("console.spot_check", check_id=check_id))
+
+
+@bp.get("/spot-checks/<int:check_id>")
+@supervisors_only
+def spot_check(check_id: int) -> Any:
+    """A sample: each callback, its score against the checklist, and the findings."""
+    with db_sessions()() as db:
+        check = db.get(SpotCheck, check_id)
+        if check is None:
+            abort(404, description=f"没有编号为 {check_id} 的抽查。")
+        ids = [item.callback_id for item in check.items]
+        callbacks = {
+            cb.id: cb
+            for cb in db.scalars(
+                select(Callback).where(Callback.id.in_(ids)).options(selectinload(Callback.call))
+            )
+        }
+        return render_template(
+            "console/spotcheck.html",
+            check=check,
+            result=report(check),
+            callbacks=callbacks,
+            checklist=CHECKLIST,
+        )
+
+
+@bp.post("/spot-checks/<int:check_id>/items/<int:item_id>")
+@supervisors_only
+def score_spot_check_item(check_id: int, item_id: int) -> Any:
+    """Record one sampled callback's score and findings."""
+    user = current_user()
+    assert user is not None
+    passed = {code: request.form.get(code) == "pass" for code, _ in CHECKLIST}
+    try:
+        with transaction(db_sessions()) as db:
+            item = db.get(SpotCheckItem, item_id)
+            if item is None or item.spot_check_id != check_id:
+                abort(404, description="抽查中没有这一条。")
+            score(db, user, item, passed, request.form.get("finding", ""))
+    except SpotCheckError as problem:
+        flash(f"未保存：{problem}")
+    else:
+        flash("评分已保存。")
+    return redirect(url_for("console.spot_check", check_id=check_id) + f"#item-{item_id}")
+
+
+@bp.get("/spot-checks/<int:check_id>.<fmt>")
+@supervisors_only
+def export_spot_check(check_id: int, fmt: str) -> Any:
+    """A sample and its results as CSV or XLSX, for the report to the management body."""
+    from ivr.console.exports import FORMATS, download
+
+    if fmt not in FORMATS:
+        abort(404)
+    with db_sessions()() as db:
+        check = db.get(SpotCheck, check_id)
+        if check is None:
+            abort(404, description=f"没有编号为 {check_id} 的抽查。")
+        rows = spot_check_rows(db, check)
+    audit_action(current_user(), "export", f"spot_check:{check_id}", detail={"format": fmt})
+    name = f"抽查-{check_id}-{check.period_start}-{check.period_end}"
+    if fmt == "csv":
+        return download(to_csv(SPOT_CHECK_HEADERS, rows), fmt, name)
+    return download(to_xlsx([(f"抽查{check_id}", SPOT_CHECK_HEADERS, rows)]), fmt, name)

@@ -1,0 +1,63 @@
+"""`POST /voice/recording`: recordings of the whole hotline call, when the hotline makes them.
+
+The hotline's own TwiML may record the call (`<Start><Recording>`, or `record` on its
+`<Dial>`) with this URL as the recording status callback. The recording is noted on
+the call (created if the survey has not seen it yet) and fetched and kept by the
+worker like the survey's recordings, without speech recognition: access, playback
+audit and retention are the same.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr.extensions import db_sessions
+from ivr.telephony.twilio import twiml
+from ivr.twilio_auth import twilio_signed
+from ivr.voice import bp
+from ivr.voice.common import DEFAULT_LANG, MAX_URL, field, send_jobs, sid
+from storage.calls import CallDetails, get_or_create_call
+from storage.db import transaction
+from storage.recordings import RECORDING_CALL, note_recording, set_aside
+
+log = logging.getLogger(__name__)
+
+
+def _duration() -> float | None:
+    raw = field("RecordingDuration", 16)
+    try:
+        return float(raw) if raw else None
+    except ValueError:
+        return None
+
+
+@bp.post("/recording")
+@twilio_signed
+def hotline_recording() -> Response:
+    """Note a whole-call recording (completed, absent or failed); always an empty answer."""
+    call_sid, recording_sid = sid("CallSid"), sid("RecordingSid")
+    status = field("RecordingStatus", 16)
+    if call_sid is None or recording_sid is None:
+        log.warning("hotline recording callback without CallSid or RecordingSid: ignored")
+        return twiml(VoiceResponse())
+    url = field("RecordingUrl", MAX_URL) if status in (None, "completed") else None
+    with transaction(db_sessions()) as session:
+        call = get_or_create_call(session, call_sid, CallDetails())
+        session.flush()
+        recording = note_recording(
+            session,
+            call,
+            recording_sid,
+            purpose=RECORDING_CALL,
+            lang=call.lang or DEFAULT_LANG,
+            url=url,
+            duration=_duration(),
+        )
+        if status in ("absent", "failed"):
+            set_aside(recording, "absent" if status == "absent" else "twilio_failed")
+        log.info("hotline recording %s of call %s: %s", recording_sid, call_sid, status)
+    send_jobs(session)
+    return twiml(VoiceResponse())

@@ -1,0 +1,138 @@
+"""Records of the supervisors' console: the audit trail, the figures rollup, spot checks.
+
+Imported at the end of `storage.models`, so these tables share its metadata.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.models import Base, Call
+from storage.types import utcnow
+
+
+class AuditEntry(Base):
+    """Who did (or was refused) what in the console: playbacks, reveals, exports, 403s."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    username: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))  # listen, reveal, export, refused, …
+    target: Mapped[str] = mapped_column(String(255))  # e.g. recording:12, page:/console/figures
+    allowed: Mapped[bool] = mapped_column(default=True)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class FigureDay(Base):
+    """Counts of one hotline day for one department and agent ('' when unknown).
+
+    Kept by `storage.figures.refresh`: a day is recomputed from the calls whenever one
+    of its calls changed, so the figures page adds up a few rows per day.
+    """
+
+    __tablename__ = "figures_daily"
+    __table_args__ = (UniqueConstraint("day", "dept", "agent"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(index=True)
+    dept: Mapped[str] = mapped_column(String(64), default="")
+    agent: Mapped[str] = mapped_column(String(64), default="")
+    calls: Mapped[int] = mapped_column(default=0)
+    rated: Mapped[int] = mapped_column(default=0)  # counted ratings (not excluded)
+    active: Mapped[int] = mapped_column(default=0)  # of those, given by the caller
+    good: Mapped[int] = mapped_column(default=0)
+    neutral: Mapped[int] = mapped_column(default=0)
+    bad: Mapped[int] = mapped_column(default=0)
+    excluded: Mapped[int] = mapped_column(default=0)  # mistaken or malicious: not counted
+    not_adopted: Mapped[int] = mapped_column(default=0)
+    cb_settled: Mapped[int] = mapped_column(default=0)  # reached, overdue or unreachable
+    cb_in_time: Mapped[int] = mapped_column(default=0)  # reached within 48 h
+    cb_pending: Mapped[int] = mapped_column(default=0)  # open, not yet due
+    rect_settled: Mapped[int] = mapped_column(default=0)  # closed or overdue rectifications
+    rect_on_time: Mapped[int] = mapped_column(default=0)
+    realname_bad: Mapped[int] = mapped_column(default=0)
+    realname_followed: Mapped[int] = mapped_column(default=0)  # callback closed
+
+
+class FigureState(Base):
+    """The rollup's watermark: calls changed before `refreshed_until` are counted."""
+
+    __tablename__ = "figures_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    refreshed_until: Mapped[datetime]
+
+
+class SpotCheck(Base):
+    """A random sample (抽查, 第十六条) of closed callbacks, drawn reproducibly from `seed`."""
+
+    __tablename__ = "spot_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_name: Mapped[str] = mapped_column(String(64))
+    period_start: Mapped[date]
+    period_end: Mapped[date]  # inclusive
+    dept: Mapped[str | None] = mapped_column(String(64))
+    seed: Mapped[int] = mapped_column(BigInteger)
+    rate: Mapped[float | None]
+    count: Mapped[int | None]
+    population: Mapped[int] = mapped_column(default=0)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    items: Mapped[list[SpotCheckItem]] = relationship(
+        order_by="SpotCheckItem.position", cascade="all, delete-orphan"
+    )
+
+
+class SpotCheckItem(Base):
+    """One sampled callback, and its score against the checklist once checked."""
+
+    __tablename__ = "spot_check_items"
+    __table_args__ = (
+        UniqueConstraint("spot_check_id", "callback_id"),
+        Index("ix_spot_check_items_callback_id", "callback_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    spot_check_id: Mapped[int] = mapped_column(ForeignKey("spot_checks.id", ondelete="CASCADE"))
+    callback_id: Mapped[int] = mapped_column(ForeignKey("callbacks.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(default=0)
+    scores: Mapped[dict[str, bool] | None] = mapped_column(JSON)  # checklist item → passed
+    passed: Mapped[bool | None]
+    finding: Mapped[str | None] = mapped_column(Text)
+    scored_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    scored_by_name: Mapped[str | None] = mapped_column(String(64))
+    scored_at: Mapped[datetime | None]
+
+
+class PublicCase(Base):
+    """A good or bad case chosen by a supervisor for the public summary (方案 三).
+
+    `summary` is written for publication: no names, numbers or other personal data.
+    """
+
+    __tablename__ = "public_cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))  # good or bad
+    title: Mapped[str] = mapped_column(String(100))
+    summary: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The calls list and the figures rollup read calls by day.
+Index("ix_calls_created_at", Call.created_at)
