@@ -8,9 +8,11 @@ What it measures
     ``bench/calibrate_speech.py``: resolved right (stored at once, or read back with the
     right level so the caller presses 1), wrong (stored, not what was said; for a
     negative: any level stored), read back with another level (the caller presses 2),
-    unrecognised (asked again, then keys). Then: time per utterance (the whole call:
-    decoding the file and recognising) and real-time factor (time / audio duration),
-    model load time and the process's memory.
+    unrecognised (asked again, then keys): these are single attempts. Then per call:
+    the flow engine replays the call with the caller repeating the phrase (another
+    speed) after a read-back they reject or a re-ask (``speech_calls.py``). Then: time
+    per utterance (the whole call: decoding the file and recognising) and real-time
+    factor (time / audio duration), model load time and the process's memory.
 
 Baseline in the same run
     The same utterances (a subset) transcribed with the full vocabulary, as
@@ -34,6 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import Utterance, build_corpus
+from speech_calls import per_call
 
 from workers.speech.audio import BadAudio, prepare_audio, seconds_of, trim_silence
 from workers.speech.models import load_model
@@ -79,6 +82,22 @@ def report(title: str, outcomes: list[str]) -> None:
         f"wrong {pct(c['wrong'], n)}  read back other {pct(c['readback_other'], n)}  "
         f"unrecognised {pct(c['unrecognised'], n)}"
     )
+
+
+def calls(phrase_results: list) -> None:
+    """Per call, as the flow runs it: the caller repeats after a read-back or a re-ask."""
+    heard = {u.path: (r.level, r.certain) for u, r in phrase_results}
+    print("  per call (the flow's read-back and re-asks; the caller repeats the phrase):")
+    for split in ("all", "calibration", "heldout"):
+        mine = [u for u, _ in phrase_results if split in ("all", u.split)]
+        c, n = per_call(mine, lambda u: heard[u.path]), len(mine)
+        spoke = ", ".join(
+            f"{k[6:]}x {pct(v, n).strip()}" for k, v in sorted(c.items()) if k[:6] == "spoke_"
+        )
+        print(
+            f"    calls, {split:<12} n={n:4d}  speech stored the level said {pct(c['right'], n)}"
+            f"  wrong {pct(c['wrong'], n)}  fell back to keys {pct(c['keys'], n)}  (spoke {spoke})"
+        )
 
 
 def times(title: str, seconds: list[float], audio: list[float]) -> None:
@@ -144,6 +163,7 @@ def main() -> None:
     negatives = [(u, r) for u, r in results if not u.level]
     report("negatives", [outcome(u, r.level, r.certain) for u, r in negatives])
     print("  reasons:", dict(Counter(r.reason for _, r in results)))
+    calls(phrase_results)
     print("  per level (resolved right / n):", end="")
     for level in load_speech_pack(args.lang).levels:
         mine = [outcome(u, r.level, r.certain) for u, r in phrase_results if u.level == level]
