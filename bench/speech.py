@@ -12,7 +12,10 @@ What it measures
     the flow engine replays the call with the caller repeating the phrase (another
     speed) after a read-back they reject or a re-ask (``speech_calls.py``). Then: time
     per utterance (the whole call: decoding the file and recognising) and real-time
-    factor (time / audio duration), model load time and the process's memory.
+    factor (time / audio duration), model load time and the process's memory. Time is
+    wall-clock (what a caller waits) and this process's CPU time (what a dedicated core
+    takes: on a shared machine the wall time includes waiting for a core; the load
+    average is printed).
 
 Baseline in the same run
     The same utterances (a subset) transcribed with the full vocabulary, as
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import resource
 import statistics
 import sys
@@ -147,7 +151,11 @@ def main() -> None:
     print(f"model load {load_s:.2f} s; RSS {rss_before:.0f} MB before, {rss_loaded:.0f} MB after")
 
     recognize_rating(args.lang, corpus[0].path)  # warm-up, not counted
-    results = [(u, recognize_rating(args.lang, u.path)) for u in corpus]
+    results, cpu = [], {}
+    for u in corpus:
+        start = time.process_time()
+        results.append((u, recognize_rating(args.lang, u.path)))
+        cpu[u.path] = time.process_time() - start
     rss_recognised = rss_mb()
     print(f"RSS after recognising: {rss_recognised[0]:.0f} MB (peak {rss_recognised[1]:.0f} MB)")
 
@@ -174,6 +182,10 @@ def main() -> None:
     timed = [(u, r) for u, r in phrase_results if r.audio_seconds > 0]
     grammar_s = [r.recognition_seconds for _, r in timed]
     times("grammar (recognize_rating)", grammar_s, [r.audio_seconds for _, r in timed])
+    cpu_s = [cpu[u.path] for u, _ in timed]
+    times("  the same, CPU time", cpu_s, [r.audio_seconds for _, r in timed])
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"  (load average {load} on {os.cpu_count()} cores: wall time includes waiting)")
     baseline(args.lang, timed[:: max(1, len(timed) // BASELINE_N)][:BASELINE_N])
     print(f"RSS after full-vocabulary decoding: {rss_mb()[0]:.0f} MB (peak {rss_mb()[1]:.0f} MB)")
     if args.compare_rates:
