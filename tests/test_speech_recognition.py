@@ -245,7 +245,8 @@ def test_unknown_words_are_reported(tmp_path, ko_model, caplog, fresh_lookups):
     pack_dir = tmp_path / "ko-KR"
     pack_dir.mkdir()
     speech = (ROOT_PACK / "speech.toml").read_text(encoding="utf-8")
-    speech = speech.replace('dissatisfied = ["별로 예요"', 'dissatisfied = ["qzxv 별로", "별로 예요"')
+    unknown = 'dissatisfied = ["qzxv 별로", "별로 예요"'
+    speech = speech.replace('dissatisfied = ["별로 예요"', unknown)
     (pack_dir / "speech.toml").write_text(speech, encoding="utf-8")
     with caplog.at_level(logging.WARNING, logger="workers.speech.models"):
         assert unknown_words("ko-KR", root=tmp_path) == ["qzxv"]
