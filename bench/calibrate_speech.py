@@ -12,9 +12,10 @@ lists with the recogniser's own ``decide``. Outcome of an utterance:
 
 Resolved right = direct + readback. Thresholds only move utterances between direct and
 the read-backs; the choice is: zero ``wrong`` on the calibration split (voices at even
-positions of the pack's variants), the most ``direct``, then the strictest such
-thresholds (safety margin for free). The held-out split (the other voices) is reported
-with the chosen thresholds as a check against overfitting.
+positions of the pack's variants), also with any one threshold a grid step looser (a
+guard band), the most ``direct``, then the strictest such thresholds. The held-out
+split (the other voices) is reported with the chosen thresholds as a check against
+overfitting.
 
 Writes ``workers/speech/thresholds.toml`` (other languages' tables are kept).
 Run: ``.venv/bin/python bench/calibrate_speech.py [--lang ko-KR] [--dir DIR] [--dry-run]``
@@ -58,6 +59,12 @@ from workers.speech.recognize import (
 
 CONFIDENCES = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1.0]
 MARGINS = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 15.0]
+GRID_FIELDS = (
+    ("min_confidence", CONFIDENCES),
+    ("min_margin", MARGINS),
+    ("negation_confidence", CONFIDENCES),
+    ("negation_margin", MARGINS),
+)
 OUTCOMES = ("direct", "readback", "readback_other", "wrong", "unrecognised")
 
 
@@ -128,13 +135,32 @@ def grid() -> list[Thresholds]:
     ]
 
 
+def _looser(limits: Thresholds) -> list[Thresholds]:
+    """``limits`` with each threshold in turn one grid step looser (where there is one)."""
+    found = []
+    for field, values in GRID_FIELDS:
+        value = getattr(limits, field)
+        if value in values and values.index(value) > 0:
+            found.append(Thresholds(**{**asdict(limits), field: values[values.index(value) - 1]}))
+    return found
+
+
 def choose(decoded: list[Decoded]) -> Thresholds:
-    """Zero wrong, then most direct, then the strictest thresholds."""
+    """Zero wrong, also one grid step looser on each threshold (a guard band: the choice
+    does not sit on the edge of the wrong-free region), then most direct, then the
+    strictest thresholds."""
+    wrong: dict[Thresholds, int] = {}
+
+    def wrong_of(limits: Thresholds) -> int:
+        if limits not in wrong:
+            wrong[limits] = tally(decoded, limits)["wrong"]
+        return wrong[limits]
+
     best, best_key = Thresholds(), None
     for limits in grid():
-        counts = tally(decoded, limits)
-        if counts["wrong"]:
+        if wrong_of(limits) or any(wrong_of(other) for other in _looser(limits)):
             continue
+        counts = tally(decoded, limits)
         key = (
             counts["direct"],
             limits.min_margin + limits.negation_margin,
@@ -177,12 +203,7 @@ def write_thresholds(lang: str, limits: Thresholds, meta: dict[str, object], pat
 
 def sweep(decoded: list[Decoded], chosen: Thresholds) -> None:
     """Print the outcome rates as each threshold moves around the chosen ones."""
-    for field, values in (
-        ("min_confidence", CONFIDENCES),
-        ("min_margin", MARGINS),
-        ("negation_confidence", CONFIDENCES),
-        ("negation_margin", MARGINS),
-    ):
+    for field, values in GRID_FIELDS:
         print(f"\n  {field} (others as chosen):")
         for value in values:
             limits = Thresholds(**{**asdict(chosen), field: value})

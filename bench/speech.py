@@ -8,9 +8,14 @@ What it measures
     ``bench/calibrate_speech.py``: resolved right (stored at once, or read back with the
     right level so the caller presses 1), wrong (stored, not what was said; for a
     negative: any level stored), read back with another level (the caller presses 2),
-    unrecognised (asked again, then keys). Then: time per utterance (the whole call:
-    decoding the file and recognising) and real-time factor (time / audio duration),
-    model load time and the process's memory.
+    unrecognised (asked again, then keys): these are single attempts. Then per call:
+    the flow engine replays the call with the caller repeating the phrase (another
+    speed) after a read-back they reject or a re-ask (``speech_calls.py``). Then: time
+    per utterance (the whole call: decoding the file and recognising) and real-time
+    factor (time / audio duration), model load time and the process's memory. Time is
+    wall-clock (what a caller waits) and this process's CPU time (what a dedicated core
+    takes: on a shared machine the wall time includes waiting for a core; the load
+    average is printed).
 
 Baseline in the same run
     The same utterances (a subset) transcribed with the full vocabulary, as
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import resource
 import statistics
 import sys
@@ -34,6 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import Utterance, build_corpus
+from speech_calls import per_call
 
 from workers.speech.audio import BadAudio, prepare_audio, seconds_of, trim_silence
 from workers.speech.models import load_model
@@ -79,6 +86,22 @@ def report(title: str, outcomes: list[str]) -> None:
         f"wrong {pct(c['wrong'], n)}  read back other {pct(c['readback_other'], n)}  "
         f"unrecognised {pct(c['unrecognised'], n)}"
     )
+
+
+def calls(phrase_results: list) -> None:
+    """Per call, as the flow runs it: the caller repeats after a read-back or a re-ask."""
+    heard = {u.path: (r.level, r.certain) for u, r in phrase_results}
+    print("  per call (the flow's read-back and re-asks; the caller repeats the phrase):")
+    for split in ("all", "calibration", "heldout"):
+        mine = [u for u, _ in phrase_results if split in ("all", u.split)]
+        c, n = per_call(mine, lambda u: heard[u.path]), len(mine)
+        spoke = ", ".join(
+            f"{k[6:]}x {pct(v, n).strip()}" for k, v in sorted(c.items()) if k[:6] == "spoke_"
+        )
+        print(
+            f"    calls, {split:<12} n={n:4d}  speech stored the level said {pct(c['right'], n)}"
+            f"  wrong {pct(c['wrong'], n)}  fell back to keys {pct(c['keys'], n)}  (spoke {spoke})"
+        )
 
 
 def times(title: str, seconds: list[float], audio: list[float]) -> None:
@@ -128,7 +151,11 @@ def main() -> None:
     print(f"model load {load_s:.2f} s; RSS {rss_before:.0f} MB before, {rss_loaded:.0f} MB after")
 
     recognize_rating(args.lang, corpus[0].path)  # warm-up, not counted
-    results = [(u, recognize_rating(args.lang, u.path)) for u in corpus]
+    results, cpu = [], {}
+    for u in corpus:
+        start = time.process_time()
+        results.append((u, recognize_rating(args.lang, u.path)))
+        cpu[u.path] = time.process_time() - start
     rss_recognised = rss_mb()
     print(f"RSS after recognising: {rss_recognised[0]:.0f} MB (peak {rss_recognised[1]:.0f} MB)")
 
@@ -144,6 +171,7 @@ def main() -> None:
     negatives = [(u, r) for u, r in results if not u.level]
     report("negatives", [outcome(u, r.level, r.certain) for u, r in negatives])
     print("  reasons:", dict(Counter(r.reason for _, r in results)))
+    calls(phrase_results)
     print("  per level (resolved right / n):", end="")
     for level in load_speech_pack(args.lang).levels:
         mine = [outcome(u, r.level, r.certain) for u, r in phrase_results if u.level == level]
@@ -154,6 +182,10 @@ def main() -> None:
     timed = [(u, r) for u, r in phrase_results if r.audio_seconds > 0]
     grammar_s = [r.recognition_seconds for _, r in timed]
     times("grammar (recognize_rating)", grammar_s, [r.audio_seconds for _, r in timed])
+    cpu_s = [cpu[u.path] for u, _ in timed]
+    times("  the same, CPU time", cpu_s, [r.audio_seconds for _, r in timed])
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"  (load average {load} on {os.cpu_count()} cores: wall time includes waiting)")
     baseline(args.lang, timed[:: max(1, len(timed) // BASELINE_N)][:BASELINE_N])
     print(f"RSS after full-vocabulary decoding: {rss_mb()[0]:.0f} MB (peak {rss_mb()[1]:.0f} MB)")
     if args.compare_rates:

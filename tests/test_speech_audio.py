@@ -166,3 +166,22 @@ def test_trim_silence_keeps_the_speech(tmp_path):
     assert seconds_of(trimmed, 8000) == pytest.approx(1.6, abs=0.05)
     peak = max(abs(s) for s in array("h", trimmed))
     assert math.isclose(peak, max(abs(s) for s in array("h", pcm)))
+
+
+def test_trim_silence_on_a_noisy_line(tmp_path):
+    """Line noise 20 dB below the speech is cut too (less audio to decode)."""
+    padded, noise, noisy = (tmp_path / n for n in ("padded.wav", "noise.wav", "noisy.wav"))
+    sox(str(tone(tmp_path / "t.wav", 1.0)), str(padded), "pad", "1", "1")
+    sox("-n", "-r", "8000", "-c", "1", "-b", "16", str(noise), "synth", "3", "whitenoise")
+    sox("-m", str(padded), "-v", "0.03", str(noise), str(noisy))
+    trimmed = trim_silence(prepare_audio(noisy), 8000, pad_s=0.15)
+    assert seconds_of(trimmed, 8000) == pytest.approx(1.3, abs=0.1)
+
+
+def test_trim_silence_keeps_speech_that_fills_the_recording(tmp_path):
+    """No pause to take the noise floor from: a word that swells from quiet (a 1 s
+    fade-in) keeps its quiet start (without the cap, 0.24 s of it was cut)."""
+    path = tmp_path / "swelling.wav"
+    sox(str(tone(tmp_path / "t.wav", 2.0)), str(path), "fade", "t", "1.0")
+    pcm = prepare_audio(path)
+    assert seconds_of(trim_silence(pcm, 8000), 8000) >= 1.9

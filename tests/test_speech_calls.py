@@ -149,9 +149,9 @@ def test_spoken_ratings_through_whole_calls_are_never_wrong(caller, ko_corpus, s
         if "readback" in outcome.heard:
             assert recording.confirmed_level == utterance.level
         resolved += 1
-    # The small Korean model resolves about a third of espeak-ng's telephone-band
-    # phrases (bench/speech.py); the rest are asked again, never stored wrong.
-    assert resolved >= 0.2 * len(utterances), f"only {resolved} of {len(utterances)} resolved"
+    # The Korean model resolves most of espeak-ng's telephone-band phrases at the first
+    # attempt (bench/speech.py); the rest are asked again, never stored wrong.
+    assert resolved >= 0.6 * len(utterances), f"only {resolved} of {len(utterances)} resolved"
 
 
 def test_the_tone_comes_after_the_notice_and_keys_still_work(caller, sessions):

@@ -27,7 +27,15 @@ from workers.speech import (
 )
 from workers.speech.audio import BadAudio
 from workers.speech.models import clear_caches
-from workers.speech.recognize import Evidence, Thresholds, evidence, judge, thresholds
+from workers.speech.packs import SpeechPack
+from workers.speech.recognize import (
+    PHRASE_RANKS,
+    Evidence,
+    Thresholds,
+    evidence,
+    judge,
+    thresholds,
+)
 
 REASONS = {
     "ok",
@@ -36,6 +44,7 @@ REASONS = {
     "negation_pair",
     "no_speech",
     "unrecognised",
+    "not_best_hypothesis",
     "empty",
     "truncated",
     "not_audio",
@@ -45,7 +54,7 @@ REASONS = {
 }
 # Share of phrase utterances resolved to the right level (stored, or read back and
 # confirmed) on the small corpus; bench/speech.py gives the full-corpus figure.
-MIN_RESOLVED_RIGHT = 0.25
+MIN_RESOLVED_RIGHT = 0.6
 ROOT_PACK = ROOT / "prompts" / "ko-KR"
 FIXTURES = (ko_corpus, ko_model, ko_results, zh_model_dir)  # used as test arguments
 
@@ -78,7 +87,8 @@ def test_a_level_comes_only_from_exactly_one_accepted_phrase(ko_results):
         else:
             assert pack.level_of(r.text) == r.level, (u.text, r.text)
             assert 0.0 <= r.confidence <= 1.0 + 1e-9
-            assert r.alternatives[0][0] == r.text
+            rank = [t for t, _ in r.alternatives].index(r.text)
+            assert rank < PHRASE_RANKS and (rank == 0 or not r.certain), r
 
 
 @pytest.mark.slow
@@ -88,9 +98,8 @@ def test_phrases_are_understood_over_pcm_and_mulaw(ko_results):
     assert len(right) / len(phrases) >= MIN_RESOLVED_RIGHT, Counter(r.reason for _, r in phrases)
     assert {u.channel for u in right} == {"tel", "ulaw"}
     assert {u.voice for u in right} == {u.voice for u, _ in phrases}
-    # the prompt's "1번 … 5번": digits heard right in both channels
-    digits = {u.text for u in right}
-    assert {"일", "오"} <= digits, digits
+    # every level the prompt offers is heard right
+    assert {u.level for u in right} == set(LEVELS)
 
 
 @pytest.mark.slow
@@ -98,7 +107,8 @@ def test_negatives_never_give_a_stored_rating(ko_results):
     negatives = [(u, r) for u, r in ko_results if u.level is None]
     assert negatives and all(r.level is None or not r.certain for _, r in negatives)
     unrecognised = [u for u, r in negatives if r.level is None]
-    assert len(unrecognised) / len(negatives) >= 0.9
+    # the rest are read back (the caller presses 2); bench/speech.py: 78.5 % unrecognised
+    assert len(unrecognised) / len(negatives) >= 0.7
     by_text = {u.text: r for u, r in negatives}
     assert by_text["<silence>"].reason == "silent"
     assert by_text["<line_noise>"].reason == "silent"
@@ -133,30 +143,59 @@ def test_bad_audio_is_a_result_not_an_exception(tmp_path, ko_model):
     assert recognize_rating("ko-KR", text).reason == "not_audio"
 
 
+def _negation_pack() -> SpeechPack:
+    """A pack with negation pairs (만족 / 불만족) and two phrases of one level."""
+    levels = {
+        "very_satisfied": ("매우 만족",),
+        "satisfied": ("만족",),
+        "basically_satisfied": ("보통", "삼"),
+        "dissatisfied": ("불만족", "사"),
+        "very_dissatisfied": ("매우 불만족",),
+    }
+    return SpeechPack("ko-KR", None, levels, negations=("불",))
+
+
+LOOSE = Thresholds(min_confidence=0.6, min_margin=1.0, negation_confidence=0.9, negation_margin=4.0)
+
+
 def test_certainty_rules():
-    pack = load_speech_pack("ko-KR")
-    limits = Thresholds(
-        min_confidence=0.6, min_margin=1.0, negation_confidence=0.9, negation_margin=4.0
-    )
-    assert judge(evidence(pack, [("보통", 50.0)]), limits) == "ok"
-    assert judge(evidence(pack, [("보통", 50.0), ("삼", 49.0)]), limits) == "ok"  # same level
-    assert judge(evidence(pack, [("보통", 50.0), ("사", 49.5)]), limits) == "competing_alternative"
-    assert judge(evidence(pack, [("보통", 50.0), ("보통 사", 49.8)]), limits) == "low_confidence"
-    # 만족 / 불만족 differ by a negation: stronger evidence needed
-    assert judge(evidence(pack, [("만족", 50.0), ("불만족", 47.0)]), limits) == "negation_pair"
-    assert judge(evidence(pack, [("만족", 50.0)]), limits) == "ok"
-    assert judge(evidence(pack, [("매우 불만족", 50.0), ("매우 만족", 48.0)]), limits) != "ok"
-    # a sequence of phrases is never mapped to a level
-    seq = evidence(pack, [("매우 오 만족", 60.0), ("매우 불만족", 59.0)])
-    assert (seq.level, judge(seq, limits)) == (None, "unrecognised")
-    assert judge(evidence(pack, []), limits) == "no_speech"
-    assert judge(evidence(pack, [("", 1.0)]), limits) == "no_speech"
+    pack = _negation_pack()
+    assert judge(evidence(pack, [("보통", 50.0)]), LOOSE) == "ok"
+    assert judge(evidence(pack, [("보통", 50.0), ("삼", 49.0)]), LOOSE) == "ok"  # same level
+    assert judge(evidence(pack, [("보통", 50.0), ("사", 49.5)]), LOOSE) == "competing_alternative"
+    assert judge(evidence(pack, [("보통", 50.0), ("보통 사", 49.8)]), LOOSE) == "low_confidence"
+    # 만족 / 불만족 differ by a negation: stronger evidence needed, else read back
+    assert judge(evidence(pack, [("만족", 50.0), ("불만족", 47.0)]), LOOSE) == "negation_pair"
+    assert judge(evidence(pack, [("불만족", 50.0), ("만족", 47.0)]), LOOSE) == "negation_pair"
+    assert judge(evidence(pack, [("만족", 50.0)]), LOOSE) == "ok"
+    assert judge(evidence(pack, [("매우 불만족", 50.0), ("매우 만족", 48.0)]), LOOSE) != "ok"
+    assert judge(evidence(pack, []), LOOSE) == "no_speech"
+    assert judge(evidence(pack, [("", 1.0)]), LOOSE) == "no_speech"
     # uncalibrated language: never certain
     assert (
         judge(Evidence("보통", "basically_satisfied", 1.0, math.inf, False, []), Thresholds())
         != "ok"
     )
     assert thresholds("xx-XX") == Thresholds()
+
+
+def test_a_phrase_below_the_best_hypothesis_is_read_back_never_stored():
+    pack = _negation_pack()
+    # the decoder's best strings words together; the next hypothesis is one phrase
+    found = evidence(pack, [("매우 사 만족", 60.0), ("매우 만족", 59.9), ("사", 40.0)])
+    assert (found.level, found.text, found.rank) == ("very_satisfied", "매우 만족", 1)
+    assert judge(found, LOOSE) == "not_best_hypothesis"
+    assert judge(found, Thresholds(0.0, 0.0, 0.0, 0.0)) == "not_best_hypothesis"
+    # a phrase with a filler word around it: resolved through the phrase below it
+    filler = evidence(pack, [("보통 사 사", 50.0), ("보통", 49.0)])
+    assert (filler.level, judge(filler, LOOSE)) == ("basically_satisfied", "not_best_hypothesis")
+    # a negation pair found below the best is read back too
+    negated = evidence(pack, [("불 만족 사", 60.0), ("불만족", 59.0)])
+    assert (negated.level, judge(negated, LOOSE)) == ("dissatisfied", "not_best_hypothesis")
+    # only the first PHRASE_RANKS hypotheses count
+    deep = [(f"매우 사 {'삼 ' * i}만족", 60.0 - i) for i in range(PHRASE_RANKS)]
+    late = evidence(pack, [*deep, ("만족", 10.0)])
+    assert (late.level, judge(late, LOOSE)) == (None, "unrecognised")
 
 
 def test_committed_thresholds_are_calibrated_for_korean():
@@ -168,10 +207,18 @@ def test_committed_thresholds_are_calibrated_for_korean():
 def test_pack_levels_and_negation_pairs():
     pack = load_speech_pack("ko-KR")
     assert tuple(pack.levels) == LEVELS
-    assert pack.level_of("매우  불만족") == "very_dissatisfied"
-    assert pack.negation_partners["만족"] == {"불만족"}
-    assert pack.negation_partners["매우 만족"] == {"매우 불만족"}
-    assert pack.negation_partners["오"] == set()
+    assert pack.level_of("최고  예요") == "very_satisfied"
+    assert pack.level_of("최고") is None  # a word of a phrase is not the phrase
+    negated = _negation_pack()
+    assert negated.negation_partners["만족"] == {"불만족"}
+    assert negated.negation_partners["매우 만족"] == {"매우 불만족"}
+    assert negated.negation_partners["사"] == set()
+
+
+def test_the_prompt_tells_the_caller_every_phrase():
+    prompt = (ROOT_PACK / "speak_after_tone.txt").read_text(encoding="utf-8").replace(" ", "")
+    pack = load_speech_pack("ko-KR")
+    assert all(phrase.replace(" ", "") in prompt for phrase in pack.phrase_levels)
 
 
 def test_speech_availability(monkeypatch, fresh_lookups, tmp_path):
@@ -198,7 +245,8 @@ def test_unknown_words_are_reported(tmp_path, ko_model, caplog, fresh_lookups):
     pack_dir = tmp_path / "ko-KR"
     pack_dir.mkdir()
     speech = (ROOT_PACK / "speech.toml").read_text(encoding="utf-8")
-    speech = speech.replace('dissatisfied = ["불만족",', 'dissatisfied = ["qzxv 불만족", "불만족",')
+    unknown = 'dissatisfied = ["qzxv 별로", "별로 예요"'
+    speech = speech.replace('dissatisfied = ["별로 예요"', unknown)
     (pack_dir / "speech.toml").write_text(speech, encoding="utf-8")
     with caplog.at_level(logging.WARNING, logger="workers.speech.models"):
         assert unknown_words("ko-KR", root=tmp_path) == ["qzxv"]
