@@ -11,7 +11,7 @@ from redis import Redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from workers.duties import STEP_CALLBACK, STEP_RECTIFY, give_default_ratings, mark_overdue
-from workers.queues import resend_pending
+from workers.queues import resend_lost, resend_pending
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +48,9 @@ def sweep(factory: sessionmaker[Session], redis: Redis, now: datetime) -> SweepR
     ratings = give_default_ratings(factory, now)
     overdue, notified = mark_overdue(factory, now, STEP_CALLBACK)
     rectify, notified_rectify = mark_overdue(factory, now, STEP_RECTIFY)
-    sent, deadline = 0, time.monotonic() + SEND_BUDGET_S
+    sent, deadline = resend_lost(factory, redis, now), time.monotonic() + SEND_BUDGET_S
     while True:
-        sent_now = resend_pending(factory, redis)
+        sent_now = resend_pending(factory, redis, now)
         sent += sent_now
         if sent_now < SEND_ROUND or time.monotonic() > deadline:
             break
