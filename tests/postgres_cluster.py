@@ -49,7 +49,8 @@ def _free_port() -> int:
 class PostgresCluster:
     """One PostgreSQL server in its own folder, on a free loopback port."""
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, durable: bool = False) -> None:
+        self.durable = durable
         self.folder = Path(folder or tempfile.mkdtemp(prefix="ivr-pg-"))
         self.data = self.folder / "data"
         self.port = _free_port()
@@ -67,7 +68,7 @@ class PostgresCluster:
         return subprocess.run(command, check=check, capture_output=True, text=True)
 
     def init(self) -> None:
-        """Create the cluster: trust authentication on loopback, durability off (tests)."""
+        """Create the cluster: trust authentication on loopback."""
         self.folder.mkdir(parents=True, exist_ok=True)
         if self._as_user:
             entry = pwd.getpwnam("postgres")
@@ -79,9 +80,10 @@ class PostgresCluster:
     def start(self) -> None:
         options = (
             f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
             "-c max_connections=300"
         )
+        if not self.durable:  # faster tests; a crash may then lose the last commits
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(
             str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-t", "60",
             "-l", str(self.folder / "server.log"), "start",
