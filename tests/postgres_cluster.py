@@ -79,8 +79,7 @@ class PostgresCluster:
 
     def start(self) -> None:
         options = (
-            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
-            "-c max_connections=300"
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c max_connections=300"
         )
         if not self.durable:  # faster tests; a crash may then lose the last commits
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"

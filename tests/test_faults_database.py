@@ -21,7 +21,7 @@ from sqlalchemy import text
 from ivr import create_app
 from storage.db import make_engine
 from storage.migrate import upgrade
-from storage.models import Call, CallEvent, Callback, OutboxJob, Rating
+from storage.models import Call, Callback, CallEvent, OutboxJob, Rating
 from tests.conftest import BASE_URL, sign, twiml_verbs
 from tests.helpers import count
 from tests.postgres_cluster import PostgresCluster
