@@ -26,6 +26,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     from ivr import api, extensions, health, prompt_files, voice
     from ivr.console import bp as console_bp
+    from ivr.proxies import trust_proxies
+
+    trust_proxies(app)
 
     extensions.init_app(app, settings)
     app.register_blueprint(voice.bp)
