@@ -17,8 +17,8 @@ The calls
 
 What it prints
     calls/s, webhook p50/p99 (every request of every call), recognition latency p50/p95
-    (as the caller waits: from the spoken answer reported to the webhook finding the
-    recogniser's result, polls of 1 s included; from the calls' event log), errors
+    (from the recording reported to the recogniser's result stored: queue wait, fetch
+    and Vosk, from the outbox's times), how the spoken ratings were stored, errors
     (HTTP errors, timeouts over Twilio's 15 s, `system_busy` answers, calls with a
     wrong or missing rating), and the same number of POSTs to a
     bare Flask endpoint (`bench/bare_app.py`) under the same gunicorn flags.
@@ -61,7 +61,8 @@ from ivr.simulate import CallScript, Simulator  # noqa: E402
 from ivr.simulate_media import MediaHost  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import Call, CallEvent, Rating  # noqa: E402
+from storage.models import Call, OutboxJob, Rating  # noqa: E402
+from storage.outbox import SPEECH_QUEUE  # noqa: E402
 from tests.postgres_cluster import PostgresCluster  # noqa: E402
 
 SEED = 500
@@ -109,26 +110,37 @@ def procfile_process(line: str, env: dict[str, str], logs: Path):
 
 
 def recognition_seconds(database_url: str) -> list[float]:
-    """Per spoken rating, as the caller waits: from the spoken answer reported
-    (`spoken_answer` event) to the webhook finding the result (`speech_result`)."""
+    """Per spoken rating: from the recording reported (its job recorded in the outbox)
+    to the recogniser's result stored (the job done): queue wait, fetch and Vosk."""
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
             rows = connection.execute(
-                select(CallEvent.call_id, CallEvent.kind, func.min(CallEvent.at))
-                .where(CallEvent.kind.in_(("spoken_answer", "speech_result")))
-                .group_by(CallEvent.call_id, CallEvent.kind)
+                select(OutboxJob.created_at, OutboxJob.done_at).where(
+                    OutboxJob.queue == SPEECH_QUEUE, OutboxJob.done_at.is_not(None)
+                )
             ).all()
     finally:
         engine.dispose()
-    times: dict[int, dict[str, object]] = {}
-    for call_id, kind, at in rows:
-        times.setdefault(call_id, {})[kind] = at
-    return sorted(
-        (t["speech_result"] - t["spoken_answer"]).total_seconds()
-        for t in times.values()
-        if len(t) == 2
-    )
+    return sorted((done - created).total_seconds() for created, done in rows)
+
+
+def spoken_sources(database_url: str, calls: list[tuple[CallScript, str]]) -> dict[str, int]:
+    """How the spoken calls' ratings were stored: `speech`, or `dtmf` after a late or
+    unsure result sent the caller to the keys."""
+    spoken = [script.call_sid for script, kind in calls if kind == "speech"]
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            statement = (
+                select(Rating.source, func.count())
+                .join(Call, Rating.call_id == Call.id)
+                .where(Call.call_sid.in_(spoken))
+                .group_by(Rating.source)
+            )
+            return dict(connection.execute(statement).all())
+    finally:
+        engine.dispose()
 
 
 def check_ratings(database_url: str, calls: list[tuple[CallScript, str]]) -> list[str]:
@@ -169,12 +181,16 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
         bare_argv = [*procfile_web_command(bare_port, args.workers, args.threads)[:-1], BARE_APP]
         print("web:", " ".join(web_argv[1:]), "| worker: ivr worker | cron: ivr cron")
         print(f"calls {len(calls)} ({sum(k == 'speech' for _, k in calls)} spoken),", end=" ")
-        print(f"concurrency {args.concurrency}, PostgreSQL {cluster.bin.parent.name}")
-        stack.enter_context(procfile_process("worker", env, workdir / "worker.log"))
+        print(f"concurrency {args.concurrency}, PostgreSQL {cluster.bin.parent.name},", end=" ")
+        print(f"{args.worker_processes} worker process(es)")
+        for number in range(args.worker_processes):
+            log = workdir / f"worker{number}.log"
+            stack.enter_context(procfile_process("worker", env, log))
         stack.enter_context(procfile_process("cron", env, workdir / "cron.log"))
         web_url = stack.enter_context(gunicorn(web_argv, port, env, workdir / "web"))
         bare_url = stack.enter_context(gunicorn(bare_argv, bare_port, env, workdir / "bare"))
-        _wait_for(workdir / "worker.log", "loaded")  # the speech model, before any job
+        for number in range(args.worker_processes):
+            _wait_for(workdir / f"worker{number}.log", "loaded")  # the model, before any job
 
         client = TimedClient(BUDGET_S)
         simulator = Simulator(web_url, AUTH_TOKEN, client, account_sid=ACCOUNT_SID, media=media)
@@ -185,6 +201,7 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
         service = Stats.of(client.samples, elapsed)
         bare, bare_failures = drive_bare(bare_url + BARE_PATH, service.requests, args.concurrency)
         recognition = recognition_seconds(database_url)
+        sources = spoken_sources(database_url, calls)
         problems = check_ratings(database_url, calls)
     finally:
         stack.close()
@@ -204,6 +221,7 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
             f"recognition latency ({len(recognition)} spoken ratings): "
             f"p50 {percentile(recognition, 0.5):.2f} s, p95 {percentile(recognition, 0.95):.2f} s"
         )
+    print(f"spoken calls rated by source: {sources}")
     print(
         f"errors: {errors} (HTTP/timeouts {service.errors} {client.failures or ''}, "
         f"unfinished calls {crashed}, '{BUSY_PROMPT}' {busy}, rating problems {problems or 0}, "
@@ -241,6 +259,9 @@ def main() -> int:
     parser.add_argument("--speech", type=float, default=0.3, help="share of spoken ratings")
     parser.add_argument("--workers", type=int, help="gunicorn workers (the Procfile's default)")
     parser.add_argument("--threads", type=int, help="threads per worker (the Procfile's default)")
+    parser.add_argument(
+        "--worker-processes", type=int, default=1, help="`ivr worker` processes (1: the Procfile)"
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="ivr-load-"))
     ok = False

@@ -24,7 +24,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
 
-    from ivr import api, extensions, health, prompt_files, voice
+    from ivr import api, extensions, health, openapi, prompt_files, voice
     from ivr.console import bp as console_bp
     from ivr.proxies import trust_proxies
 
@@ -34,6 +34,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(voice.bp)
     app.register_blueprint(prompt_files.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(console_bp)
     if not settings.webhooks_ready:
