@@ -200,13 +200,14 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
         client.close()
         service = Stats.of(client.samples, elapsed)
         bare, bare_failures = drive_bare(bare_url + BARE_PATH, service.requests, args.concurrency)
+        undone = _drain(database_url)
         recognition = recognition_seconds(database_url)
         sources = spoken_sources(database_url, calls)
         problems = check_ratings(database_url, calls)
     finally:
         stack.close()
     busy = sum(BUSY_PROMPT in outcome.heard for outcome in outcomes)
-    errors = service.errors + crashed + busy + len(problems)
+    errors = service.errors + crashed + busy + len(problems) + undone
     print(f"{'':8} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for name, stats in (("service", service), ("bare", bare)):
         print(
@@ -221,13 +222,33 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
             f"recognition latency ({len(recognition)} spoken ratings): "
             f"p50 {percentile(recognition, 0.5):.2f} s, p95 {percentile(recognition, 0.95):.2f} s"
         )
-    print(f"spoken calls rated by source: {sources}")
+    print(f"spoken calls rated by source: {sources}; speech jobs never done: {undone}")
     print(
         f"errors: {errors} (HTTP/timeouts {service.errors} {client.failures or ''}, "
         f"unfinished calls {crashed}, '{BUSY_PROMPT}' {busy}, rating problems {problems or 0}, "
         f"bare {bare.errors} {bare_failures or ''})"
     )
     return errors == 0
+
+
+def _drain(database_url: str, timeout_s: float = 300) -> int:
+    """Wait for the workers to finish every speech job; return how many never did."""
+    engine = make_engine(database_url)
+    statement = (
+        select(func.count())
+        .select_from(OutboxJob)
+        .where(OutboxJob.queue == SPEECH_QUEUE, OutboxJob.done_at.is_(None))
+    )
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            with engine.connect() as connection:
+                left = connection.scalar(statement)
+            if not left or time.monotonic() > deadline:
+                return left
+            time.sleep(1)
+    finally:
+        engine.dispose()
 
 
 def _wait_for(log: Path, text: str, timeout_s: float = 120) -> None:
