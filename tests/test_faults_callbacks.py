@@ -10,6 +10,7 @@ threads; whatever the order, each call ends with exactly the stored effects it m
 from __future__ import annotations
 
 import random
+import threading
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -138,3 +139,30 @@ def test_shuffled_and_repeated_callbacks_of_200_calls(live_server, sessions):
             assert recording.duration_seconds == 6
             assert job_key in jobs
     assert len(recordings) == sum(1 for planned in calls if planned.reason)
+
+
+def test_a_key_press_and_the_status_callback_at_the_same_instant(live_server, sessions):
+    """Both change the call's disposition: the later one must see the earlier one's
+    change (rated stays rated), on PostgreSQL's concurrent transactions too."""
+    calls = [PlannedCall(1000 + number, "2", None) for number in range(40)]
+    for planned in calls:
+        start_path, start_form = planned.chain()[0]
+        headers = {"X-Twilio-Signature": sign(BASE_URL + start_path, start_form)}
+        requests.post(live_server + start_path, data=start_form, headers=headers, timeout=15)
+    deliveries = []
+    for planned in calls:
+        deliveries += [planned.chain()[1], planned.callbacks()[0]]
+    barrier = threading.Barrier(len(deliveries))
+
+    def deliver(delivery):
+        path, form = delivery
+        headers = {"X-Twilio-Signature": sign(BASE_URL + path, form)}
+        barrier.wait()
+        return requests.post(live_server + path, data=form, headers=headers, timeout=15)
+
+    with ThreadPoolExecutor(len(deliveries)) as pool:
+        answers = list(pool.map(deliver, deliveries))
+    assert all(answer.status_code == 200 for answer in answers)
+    for planned in calls:
+        call = stored_call(sessions, planned.sid)
+        assert (call.rating.level, call.disposition) == ("satisfied", "rated")
