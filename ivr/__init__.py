@@ -24,14 +24,18 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
 
-    from ivr import api, extensions, health, metrics, prompt_files, sms, voice
+    from ivr import api, extensions, health, metrics, openapi, prompt_files, sms, voice
     from ivr.console import bp as console_bp
+    from ivr.proxies import trust_proxies
+
+    trust_proxies(app)
 
     extensions.init_app(app, settings)
     app.register_blueprint(voice.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(prompt_files.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
     metrics.time_webhooks(app)

@@ -50,11 +50,17 @@ class CallDetails:
 
 
 def get_or_create_call(session: Session, call_sid: str, details: CallDetails) -> Call:
-    """The call with `call_sid`, created on first sight; blanks are filled, nothing overwritten."""
-    call = find_call(session, call_sid)
+    """The call with `call_sid`, created on first sight; blanks are filled, nothing overwritten.
+
+    The call's row is locked until commit (PostgreSQL; SQLite has one writer anyway), so
+    that two deliveries for one call, e.g. a key press and the status callback, take
+    turns: the later one sees what the first wrote instead of overwriting it.
+    """
+    locked = select(Call).where(Call.call_sid == call_sid).with_for_update()
+    call = session.scalars(locked).one_or_none()
     if call is None:
         insert_once(session, Call, {"call_sid": call_sid, "created_at": utcnow()}, "call_sid")
-        call = session.scalars(select(Call).where(Call.call_sid == call_sid)).one()
+        call = session.scalars(locked).one()
     if details.lang:
         call.lang = details.lang  # the survey URL is the authority on the language
     for name in ("caller", "called", "agent", "dept", "dial_call_status"):

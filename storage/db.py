@@ -15,6 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# PostgreSQL: wait at most this long for a lock, or to connect, then fail (the webhook
+# plays `system_busy`) rather than leave a caller in dead air past Twilio's 15 s.
+POSTGRES_LOCK_TIMEOUT_MS = 5000
+POSTGRES_CONNECT_TIMEOUT_S = 3
 
 
 def instance_dir() -> Path:
@@ -35,6 +39,10 @@ def make_engine(url: str) -> Engine:
         url = "postgresql://" + url.removeprefix("postgres://")
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("postgresql"):
+        options = f"-c lock_timeout={POSTGRES_LOCK_TIMEOUT_MS}"
+        connect_args = {"options": options, "connect_timeout": POSTGRES_CONNECT_TIMEOUT_S}
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})

@@ -47,3 +47,14 @@ def jobs_to_send(session: Session, now: datetime, limit: int = 500) -> list[Outb
         .limit(limit)
     )
     return list(session.scalars(statement))
+
+
+def jobs_in_flight(session: Session, now: datetime, limit: int = 5000) -> list[OutboxJob]:
+    """Jobs sent recently and not done: lost only if Redis no longer holds them."""
+    statement = (
+        select(OutboxJob)
+        .where(OutboxJob.done_at.is_(None), OutboxJob.enqueued_at >= now - RESEND_AFTER)
+        .order_by(OutboxJob.id)
+        .limit(limit)
+    )
+    return list(session.scalars(statement))

@@ -5,16 +5,24 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
+from rq.job import Job
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import transaction
 from storage.models import OutboxJob
-from storage.outbox import DEFAULT_QUEUE, SPEECH_QUEUE, TRANSCRIBE_QUEUE, jobs_to_send
+from storage.outbox import (
+    DEFAULT_QUEUE,
+    SPEECH_QUEUE,
+    TRANSCRIBE_QUEUE,
+    jobs_in_flight,
+    jobs_to_send,
+)
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -42,13 +50,36 @@ def send_after_commit(
     return _mark_sent(factory, _enqueue(redis, jobs))
 
 
-def resend_pending(factory: sessionmaker[Session], redis: Redis) -> int:
-    """Send every job never sent or presumed lost (the sweep's duty)."""
+def resend_pending(
+    factory: sessionmaker[Session], redis: Redis, now: datetime | None = None
+) -> int:
+    """Send every job never sent, or sent long enough before `now` to be presumed lost."""
     with transaction(factory) as session:
-        jobs = [(job.id, job.queue) for job in jobs_to_send(session, utcnow())]
+        jobs = [(job.id, job.queue) for job in jobs_to_send(session, now or utcnow())]
     # Redis is never called inside a transaction: on SQLite that would hold the
     # write lock for as long as a dead Redis takes to time out.
     return _mark_sent(factory, _enqueue(redis, jobs))
+
+
+def resend_lost(factory: sessionmaker[Session], redis: Redis, now: datetime) -> int:
+    """Send again at once the recently sent jobs that Redis no longer holds (flushed,
+    or restarted without its data), rather than waiting for `RESEND_AFTER`."""
+    with transaction(factory) as session:
+        jobs = [(job.id, job.queue) for job in jobs_in_flight(session, now)]
+    if not jobs:
+        return 0
+    try:
+        with redis.pipeline(transaction=False) as pipe:
+            for job_id, _ in jobs:
+                pipe.exists(Job.key_for(f"outbox-{job_id}"))
+            held = pipe.execute()
+    except RedisError as error:
+        log.warning("redis unavailable, cannot check jobs in flight: %s", error)
+        return 0
+    lost = [job for job, exists in zip(jobs, held, strict=True) if not exists]
+    if lost:
+        log.warning("%d job(s) sent but no longer in Redis: sending them again", len(lost))
+    return _mark_sent(factory, _enqueue(redis, lost))
 
 
 def _enqueue(redis: Redis, jobs: Sequence[tuple[int, str]]) -> list[int]:

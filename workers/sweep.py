@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.figures_rollup import refresh as refresh_figures
 from workers.duties import STEP_CALLBACK, STEP_RECTIFY, give_default_ratings, mark_overdue
-from workers.queues import resend_pending
+from workers.queues import resend_lost, resend_pending
 from workers.reminders import queue_reminders
 from workers.retention import purge_recordings
 
@@ -58,9 +58,9 @@ def sweep(factory: sessionmaker[Session], redis: Redis, now: datetime) -> SweepR
     reminders = queue_reminders(factory, now)
     purged = purge_recordings(factory, now)
     refresh_figures(factory)
-    sent, deadline = 0, time.monotonic() + SEND_BUDGET_S
+    sent, deadline = resend_lost(factory, redis, now), time.monotonic() + SEND_BUDGET_S
     while True:
-        sent_now = resend_pending(factory, redis)
+        sent_now = resend_pending(factory, redis, now)
         sent += sent_now
         if sent_now < SEND_ROUND or time.monotonic() > deadline:
             break

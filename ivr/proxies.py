@@ -1,0 +1,32 @@
+"""Trusting the `X-Forwarded-*` headers of the deployment's own proxies, and no others."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+log = logging.getLogger(__name__)
+
+
+def trusted_proxy_count() -> int:
+    """`TRUSTED_PROXIES`: how many proxies (load balancer, TLS terminator) stand in front
+    of the web processes and append to `X-Forwarded-For`; 0 (the default) trusts none."""
+    raw = os.environ.get("TRUSTED_PROXIES", "0").strip() or "0"
+    if not raw.isdigit() or int(raw) > 10:
+        raise ValueError(f"TRUSTED_PROXIES must be a number of proxies (0-10), not {raw!r}")
+    return int(raw)
+
+
+def trust_proxies(app: Flask) -> None:
+    """Take the client's address, scheme and host from the last `TRUSTED_PROXIES` hops.
+
+    The address keys the console's login limit. Twilio signatures never depend on these
+    headers: they are checked against `PUBLIC_BASE_URL`.
+    """
+    count = trusted_proxy_count()
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+        log.info("trusting X-Forwarded-* from %d proxy hop(s)", count)

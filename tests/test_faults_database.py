@@ -1,0 +1,151 @@
+"""The database locked for 10 s, or PostgreSQL restarted, while callers press keys.
+
+The caller hears `system_busy` and a hang-up within Twilio's 15 s, never dead air;
+nothing is half-written; the service works again as soon as the database does.
+(tests/test_database_busy.py covers the short SQLite lock with a shortened timeout;
+here the timeouts are the production ones.)
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from sqlalchemy import text
+
+from ivr import create_app
+from storage.db import make_engine
+from storage.migrate import upgrade
+from storage.models import Call, Callback, CallEvent, OutboxJob, Rating
+from tests.conftest import BASE_URL, sign, twiml_verbs
+from tests.helpers import count
+from tests.postgres_cluster import PostgresCluster
+
+TWILIO_LIMIT_S = 15
+STORED = (Call, Rating, Callback, OutboxJob, CallEvent)
+
+
+def _key_press(call_sid: str, digits: str = "4") -> tuple[str, dict[str, str], dict[str, str]]:
+    path = "/voice/survey/input?lang=zh-CN&node=ask&reasks=0"
+    form = {"CallSid": call_sid, "Digits": digits, "CallStatus": "in-progress"}
+    return path, form, {"X-Twilio-Signature": sign(BASE_URL + path, form)}
+
+
+def _press(client, call_sid: str, digits: str = "4"):
+    path, form, headers = _key_press(call_sid, digits)
+    started = time.monotonic()
+    response = client.post(path, data=form, headers=headers)
+    return response, time.monotonic() - started
+
+
+def _sid() -> str:
+    return "CA" + uuid.uuid4().hex
+
+
+def _stored(sessions) -> dict[str, int]:
+    return {model.__name__: count(sessions, model) for model in STORED}
+
+
+def test_sqlite_locked_for_10_s_under_20_calls(live_server, database_url, sessions, sqlite_only):
+    """An operator's write transaction holds the database for 10 s while calls arrive."""
+    foreign = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    foreign.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(10, lambda: foreign.execute("ROLLBACK"))
+    release.start()
+
+    def press(call_sid: str):
+        path, form, headers = _key_press(call_sid)
+        started = time.monotonic()
+        response = requests.post(live_server + path, data=form, headers=headers, timeout=30)
+        return response, time.monotonic() - started
+
+    sids = [_sid() for _ in range(20)]
+    try:
+        with ThreadPoolExecutor(20) as pool:
+            answers = list(pool.map(press, sids))
+    finally:
+        release.join()
+        foreign.close()
+    for response, took in answers:
+        assert response.status_code == 200 and took < TWILIO_LIMIT_S
+        assert "system_busy" in response.text and "<Hangup" in response.text
+    assert set(_stored(sessions).values()) == {0}, "nothing half-written"
+    response, _ = _press(create_app().test_client(), sids[0])
+    assert "thanks_bad" in response.get_data(as_text=True), "works again once released"
+    assert count(sessions, Rating) == 1 and count(sessions, Callback) == 1
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A PostgreSQL server of this module's own, to lock and crash at will (durable)."""
+    with PostgresCluster(durable=True) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def pg_app(env, monkeypatch, postgres):
+    name = f"ivr_fault_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(postgres.url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    url = postgres.url.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    return create_app(), url
+
+
+def _pg_sessions(url: str):
+    from storage.db import make_session_factory
+
+    return make_session_factory(make_engine(url))
+
+
+def test_postgres_table_locked_the_caller_hears_busy_not_dead_air(pg_app):
+    """A long lock (a migration, a stuck report) on the ratings table."""
+    app, url = pg_app
+    client = app.test_client()
+    locker = make_engine(url).connect()
+    transaction = locker.begin()
+    locker.execute(text("LOCK TABLE ratings IN ACCESS EXCLUSIVE MODE"))
+    release = threading.Timer(30, transaction.rollback)
+    release.start()
+    try:
+        response, took = _press(client, call_sid := _sid())
+    finally:
+        release.cancel()
+        transaction.rollback()
+        locker.close()
+    assert twiml_verbs(response) == ["Play", "Hangup"]
+    assert "system_busy" in response.get_data(as_text=True)
+    assert took < 8, f"answered after {took:.1f} s"
+    sessions = _pg_sessions(url)
+    assert set(_stored(sessions).values()) == {0}, "nothing half-written"
+    response, _ = _press(client, call_sid)
+    assert "thanks_bad" in response.get_data(as_text=True)
+    assert count(sessions, Rating) == 1 and count(sessions, OutboxJob) == 1
+
+
+def test_postgres_restart_between_and_during_calls(pg_app, postgres):
+    app, url = pg_app
+    client = app.test_client()
+    response, _ = _press(client, _sid(), "1")
+    assert "thanks" in response.get_data(as_text=True)  # the pool now holds connections
+
+    postgres.stop("immediate")  # a crash: every pooled connection is dead
+    try:
+        response, took = _press(client, down_sid := _sid())
+        assert "system_busy" in response.get_data(as_text=True) and took < TWILIO_LIMIT_S
+    finally:
+        postgres.start()
+
+    response, _ = _press(client, down_sid)
+    assert "thanks_bad" in response.get_data(as_text=True), "pooled connections renewed"
+    sessions = _pg_sessions(url)
+    assert count(sessions, Rating) == 2 and count(sessions, Callback) == 1
+    assert count(sessions, OutboxJob) == 2
