@@ -268,23 +268,26 @@ def test_the_spoken_reason_is_shown_and_played(client, app, people, sessions):
     file_store().put("CA1/RE1", b"RIFF....WAVE")
     with transaction(sessions) as session:
         call_id = session.get_one(Callback, cb_id).call_id
-        session.add(
-            Recording(
-                call_id=call_id,
-                recording_sid="RE1",
-                purpose="reason",
-                lang="zh-CN",
-                status="done",
-                file_key="CA1/RE1",
-                transcript="路灯坏了一个月没人修",
-            )
+        reason = Recording(
+            call_id=call_id,
+            recording_sid="RE1",
+            purpose="reason",
+            lang="zh-CN",
+            status="done",
+            file_key="CA1/RE1",
+            transcript="路灯坏了一个月没人修",
         )
+        session.add(reason)
+        session.flush()
+        audio_url = f"/console/recordings/{reason.id}/audio"
     login(client, "zhang")
     assert "路灯坏了一个月没人修" in client.get(f"/console/callbacks/{cb_id}").get_data(
         as_text=True
     )
-    audio = client.get(f"/console/callbacks/{cb_id}/reason-audio")
+    page = client.get(f"/console/callbacks/{cb_id}").get_data(as_text=True)
+    assert audio_url in page
+    audio = client.get(audio_url)
     assert audio.status_code == 200 and audio.mimetype == "audio/wav"
     other = app.test_client()
     login(other, "wang")
-    assert other.get(f"/console/callbacks/{cb_id}/reason-audio").status_code == 403
+    assert other.get(audio_url).status_code == 403

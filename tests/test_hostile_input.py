@@ -130,7 +130,7 @@ def test_prompt_paths_never_leave_the_prompt_folder(client, path):
 
 @pytest.mark.parametrize(
     "suffix",
-    ["evidence/..%2F..%2Fsecret_key", "evidence/-1", "evidence/1%2F..%2F..", "reason-audio/../1"],
+    ["evidence/..%2F..%2Fsecret_key", "evidence/-1", "evidence/1%2F..%2F.."],
 )
 def test_evidence_paths_never_leave_the_file_store(client, sessions, suffix):
     make_people(sessions)

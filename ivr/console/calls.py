@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from ivr.console import bp
 from ivr.console.access import audit_action, may_hear, refuse, supervisors_only
 from ivr.console.auth import current_user, login_required
-from ivr.console.files import _audio_type
+from ivr.console.files import audio_type
 from ivr.extensions import db_sessions
 from storage.call_search import (
     CATEGORIES,
@@ -186,7 +186,7 @@ def recording_audio(recording_id: int) -> Any:
     if _playback_starts():
         audit_action(user, "listen", target, detail={"call_id": call.id})
     with store.open(key) as head:
-        mimetype = _audio_type(head.read(4))
+        mimetype = audio_type(head.read(4))
     source = store.path(key) or store.open(key)  # a local path gives ranges for free
     response = send_file(source, mimetype=mimetype, conditional=True, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"

@@ -1,4 +1,4 @@
-"""Files of a callback, for those who may work it: evidence and the spoken reason."""
+"""Files of the console: a callback's evidence, and how audio is sent."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from flask import abort, send_file
 
 from ivr.console import bp
 from ivr.console.auth import current_user, login_required
-from ivr.console.queue import check_access, load, reason_recording
+from ivr.console.queue import check_access, load
 from ivr.extensions import db_sessions
 from storage.files import file_store
 
 EVIDENCE_TYPES = {"pdf": "application/pdf", "jpg": "image/jpeg", "png": "image/png"}
 
 
-def _audio_type(head: bytes) -> str:
+def audio_type(head: bytes) -> str:
     """The audio's MIME type from its first bytes (Twilio sends WAV or MP3)."""
     if head.startswith(b"RIFF"):
         return "audio/wav"
@@ -51,20 +51,3 @@ def evidence(callback_id: int, number: int) -> Any:
     return _send(
         key, EVIDENCE_TYPES.get(ext, "application/octet-stream"), f"证明材料-{number}.{ext}"
     )
-
-
-@bp.get("/callbacks/<int:callback_id>/reason-audio")
-@login_required()
-def reason_audio(callback_id: int) -> Any:
-    """The caller's recorded reason for the bad rating."""
-    user = current_user()
-    assert user is not None
-    check_access(callback_id, user, "listen")
-    with db_sessions()() as db:
-        recording = reason_recording(load(db, callback_id).call)
-        key = recording.file_key if recording else None
-    if not key:
-        abort(404, description="没有差评原因录音。")
-    with file_store().open(key) as head:
-        mimetype = _audio_type(head.read(4))
-    return _send(key, mimetype, "差评原因录音")
