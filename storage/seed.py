@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.calls import CALLBACK_DUE_AFTER
@@ -156,4 +156,20 @@ def seed_calls(factory: sessionmaker[Session], plan: SeedPlan) -> int:
                 session.execute(insert(Rating), ratings)
             if callbacks:
                 session.execute(insert(Callback), callbacks)
+    _advance_sequences(factory, (Call, Rating, Callback))
     return first
+
+
+def _advance_sequences(factory: sessionmaker[Session], models: tuple[type, ...]) -> None:
+    """PostgreSQL: move the id sequences past the explicit ids written above."""
+    with transaction(factory) as session:
+        if session.get_bind().dialect.name != "postgresql":
+            return
+        for model in models:
+            table = model.__tablename__
+            session.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT coalesce(max(id), 1) FROM {table}))"
+                )
+            )
