@@ -23,6 +23,12 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 CALLBACK_STATES = {"open", "called_back", "closed", "not_adopted", "unreachable"}
 PAGE_SIZE = 100
+MAX_ID_LENGTH = 64  # call ids and ticket ids are stored in columns of this size
+
+
+def _storable_id(value: str) -> bool:
+    """Whether `value` could be a stored id (PostgreSQL text cannot hold NUL)."""
+    return len(value) <= MAX_ID_LENGTH and "\x00" not in value
 
 
 def token_required(view):
@@ -55,6 +61,8 @@ def error(status: int, message: str):
 @token_required
 def get_call(call_sid: str):
     """One call with its rating and callback."""
+    if not _storable_id(call_sid):
+        return error(404, "no such call")
     with transaction(db_sessions()) as session:
         call = find_call(session, call_sid)
         if call is None:
@@ -70,6 +78,8 @@ def list_calls():
     since_raw = request.args.get("updated_since")
     if not ticket and not since_raw:
         return error(400, "give ticket or updated_since")
+    if ticket and not _storable_id(ticket):
+        return error(400, "ticket is malformed")
     statement = select(Call).options(
         selectinload(Call.tickets),
         selectinload(Call.rating),

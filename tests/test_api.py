@@ -103,6 +103,16 @@ def test_an_unknown_call_is_404(client, token):
     assert _get(client, "/api/v1/calls/CA0000", token).status_code == 404
 
 
+def test_ids_no_database_can_hold_are_refused_not_crashed_on(client, token):
+    """A NUL or an overlong id (PostgreSQL text cannot hold NUL) is a clear 4xx, not a 500."""
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/calls/CA%00x", headers=headers).status_code == 404
+    assert client.get("/api/v1/calls/" + "C" * 65, headers=headers).status_code == 404
+    for ticket in ("T%001", "T" * 65):
+        response = client.get(f"/api/v1/calls?ticket={ticket}", headers=headers)
+        assert response.status_code == 400 and response.json["error"] == "ticket is malformed"
+
+
 def test_open_callbacks_earliest_deadline_first(client, place_call, token, sessions):
     from storage.models import Callback
 
