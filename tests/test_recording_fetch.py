@@ -35,10 +35,10 @@ from workers.recording_fetch import (
     parse_hosts,
 )
 
-
 # The fake servers below hold a request for 10 s or more; a fetch that honours its limits
 # (at most 1 s here) gives up long before, with room for a busy machine.
 GAVE_UP_WELL_BEFORE_THE_SERVER = 5.0
+
 
 def test_download_with_basic_auth(host, tmp_path):
     twilio = host(wav)
