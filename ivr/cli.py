@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -170,31 +168,17 @@ def figures_rebuild() -> None:
 @main.command()
 def worker() -> None:
     """Serve every queue (the Procfile's `worker`): ratings and slow transcriptions apart."""
-    from rq import Worker
-
     from workers.context import connect_redis
     from workers.queues import WORKER_GROUPS
     from workers.speech import preload, speech_languages
+    from workers.worker_groups import preload_job_code, run_groups
 
-    # Loaded once here, before any fork: the worker processes and the process RQ
-    # forks for each job share the model's pages.
+    # Loaded once here, before any fork: the worker processes (and the work-horses
+    # the transcription worker forks per job) share the model's pages.
     for lang, seconds in preload(speech_languages()).items():
         click.echo(f"speech model for {lang} loaded in {seconds:.1f} s", err=True)
-    first, *others = WORKER_GROUPS
-    children = []
-    for queues in others:
-        pid = os.fork()
-        if pid == 0:
-            Worker(list(queues), connection=connect_redis()).work()
-            os._exit(0)
-        children.append(pid)
-    try:
-        Worker(list(first), connection=connect_redis()).work()
-    finally:
-        for pid in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-            os.waitpid(pid, 0)
+    preload_job_code()
+    run_groups(WORKER_GROUPS, connect_redis)
 
 
 @main.command()
