@@ -6,8 +6,8 @@ from flask import Flask, current_app
 from redis import Redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.config import Settings
 from storage.db import make_engine, make_session_factory
+from storage.settings import Settings
 from workers.context import connect_redis
 
 
@@ -19,7 +19,7 @@ def init_app(app: Flask, settings: Settings) -> None:
 
 
 def settings() -> Settings:
-    """The running app's settings."""
+    """The running app's settings (read when it was built)."""
     return current_app.config["IVR_SETTINGS"]
 
 

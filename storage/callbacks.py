@@ -16,7 +16,6 @@ moved the state is an `IllegalTransition`.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,6 +48,7 @@ from storage.models import CALLBACK_UNREACHABLE as UNREACHABLE
 from storage.models import RESOLUTIONS, ROLE_SUPERVISOR, Callback, CallbackEvent, User
 from storage.notifications import KIND_NOT_ADOPTED, notify_management
 from storage.serialize import iso
+from storage.settings import settings
 from storage.types import utcnow
 
 __all__ = [
@@ -105,10 +105,7 @@ TRANSITIONS = (
 
 def max_attempts() -> int:
     """`CALLBACK_MAX_ATTEMPTS`: failed attempts before a callback is unreachable (≥ 1)."""
-    raw = os.environ.get("CALLBACK_MAX_ATTEMPTS") or str(DEFAULT_MAX_ATTEMPTS)
-    if not raw.strip().isdigit():
-        raise ValueError(f"CALLBACK_MAX_ATTEMPTS must be a whole number, not {raw!r}")
-    return max(1, int(raw))
+    return settings().callback_max_attempts
 
 
 def act(factory: sessionmaker[Session], action: Callable[..., Outcome], *args, **kwargs) -> Outcome:

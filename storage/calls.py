@@ -6,7 +6,6 @@ database, not the application, decides which of two concurrent deliveries wins.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,6 +28,7 @@ from storage.models import (
     Rating,
 )
 from storage.outbox import add_job
+from storage.settings import settings
 from storage.types import utcnow
 
 CALLBACK_DUE_AFTER = timedelta(hours=48)
@@ -104,7 +104,7 @@ def callback_dept(call: Call) -> str | None:
     """
     if call.kind == KIND_CLOSURE:
         return call.dept
-    return (os.environ.get("HOTLINE_DEPT") or "").strip() or call.dept
+    return settings().hotline_dept or call.dept
 
 
 def record_rating(

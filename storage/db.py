@@ -8,12 +8,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from storage.settings import PROJECT_ROOT, instance_dir, settings
+
+__all__ = ["PROJECT_ROOT", "database_url", "instance_dir", "make_engine", "transaction"]
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # PostgreSQL: wait at most this long for a lock, or to connect, then fail (the webhook
 # plays `system_busy`) rather than leave a caller in dead air past Twilio's 15 s.
@@ -21,16 +23,10 @@ POSTGRES_LOCK_TIMEOUT_MS = 5000
 POSTGRES_CONNECT_TIMEOUT_S = 3
 
 
-def instance_dir() -> Path:
-    """Folder for local state (SQLite file, development secrets); created on demand."""
-    path = Path(os.environ.get("IVR_INSTANCE_DIR", PROJECT_ROOT / "instance"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def database_url() -> str:
     """`DATABASE_URL`, or an SQLite file under `instance/`."""
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{instance_dir() / 'ivr.sqlite3'}"
+    instance_dir()  # the SQLite file's folder exists
+    return settings().database_url
 
 
 def make_engine(url: str) -> Engine:

@@ -7,6 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ivr.telephony import provider
 from storage.db import transaction
 from storage.files import file_store
 from storage.models import (
@@ -20,7 +21,7 @@ from storage.models import (
 from storage.recordings import RECORDING_CALL, find_recording
 from workers import metrics_store
 from workers.context import connect_redis, session_factory
-from workers.recording_fetch import RecordingError, RecordingRefused, fetch_recording
+from workers.recording_fetch import RecordingError, RecordingRefused
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def process_recording(recording_sid: str) -> str:
     with tempfile.TemporaryDirectory(prefix="ivr-rec-") as folder:
         audio = Path(folder) / "audio"
         try:
-            fetch_recording(url, audio)
+            provider().fetch_recording(url, audio)
         except RecordingError as error:
             outcome = "foreign_host" if isinstance(error, RecordingRefused) else "unavailable"
             log.warning("recording %s not fetched (%s): %s", recording_sid, outcome, error)

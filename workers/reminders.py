@@ -18,6 +18,7 @@ from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import prompts
+from ivr.telephony import NotConfigured, ProviderRefused, provider
 from storage import deadlines, sms
 from storage.db import transaction
 from storage.models import (
@@ -35,7 +36,6 @@ from storage.outbox import DEFAULT_QUEUE
 from storage.privacy import mask_number
 from storage.types import utcnow
 from workers.context import session_factory
-from workers.twilio_rest import NotConfigured, TwilioException, refusal, rest_client
 
 log = logging.getLogger(__name__)
 
@@ -136,15 +136,15 @@ def send_reminder(call_id: int) -> str:
         reminder.status = sms.SENDING
         to, body = call.caller, _text(call)
     try:
-        message = rest_client().messages.create(to=to, from_=sms.survey_number(), body=body)
-    except (NotConfigured, TwilioException) as error:
-        said = refusal(error) if isinstance(error, TwilioException) else str(error)
+        message_sid = provider().send_sms(to=to, from_=sms.survey_number(), body=body)
+    except (NotConfigured, ProviderRefused) as error:
+        said = str(error)
         _finish(factory, call_id, sms.FAILED, None, said)
         log.warning("SMS reminder of call %s to %s failed: %s", call_id, mask_number(to), said)
         return f"failed: {said}"
-    _finish(factory, call_id, sms.SENT, message.sid, None)
-    log.info("SMS reminder of call %s sent to %s (%s)", call_id, mask_number(to), message.sid)
-    return f"sent {message.sid}"
+    _finish(factory, call_id, sms.SENT, message_sid, None)
+    log.info("SMS reminder of call %s sent to %s (%s)", call_id, mask_number(to), message_sid)
+    return f"sent {message_sid}"
 
 
 def _why_not(session: Session, call: Call) -> str | None:

@@ -19,7 +19,6 @@ import functools
 import hashlib
 import importlib.util
 import logging
-import os
 import shutil
 import tempfile
 import threading
@@ -30,6 +29,7 @@ from pathlib import Path
 import vosk
 
 from prompts import PROMPTS_DIR
+from storage.settings import settings
 from workers.speech.packs import load_speech_pack, speech_pack_path
 
 __all__ = [
@@ -61,9 +61,9 @@ def env_name(lang: str) -> str:
 
 def model_dir(lang: str, root: Path = PROMPTS_DIR) -> Path | None:
     """Folder of the model for ``lang`` (it may not exist), or None if none is named."""
-    override = os.environ.get(env_name(lang), "").strip()
+    override = settings().vosk_models.get(lang)
     if override:
-        return Path(override).expanduser()
+        return override
     if speech_pack_path(lang, root) is None:
         return None
     package = load_speech_pack(lang, root).model_package
@@ -99,11 +99,7 @@ def speech_languages(root: Path = PROMPTS_DIR) -> list[str]:
 
 
 def _cache_root() -> Path:
-    explicit = os.environ.get("IVR_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "ivr-haochaping"
+    return settings().speech_cache_dir
 
 
 def _patched_conf(text: str, options: dict[str, str]) -> str:
