@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from callflows.vocabulary import is_legal
 from storage.models import ROLE_STAFF, ROLE_SUPERVISOR, Call, Callback, CallbackEvent, User
 from storage.outbox import add_job
 
@@ -187,7 +188,11 @@ class Step:
             raise self.refuse(InvalidInput, message)
 
     def change(self, dest: str, kind: str, note: str, now: datetime, **detail: Any) -> Outcome:
-        """Move the callback to `dest`, recording event `kind` with `detail`."""
+        """Move the callback to `dest`, recording event `kind` with `detail`.
+
+        The move must be one of `TRANSITIONS`: anything else is a programming error."""
+        if not is_legal(self.action, self.callback.state, dest):
+            raise AssertionError(f"{self.action}: {self.callback.state} -> {dest} is no transition")
         event = append_event(
             self.session,
             self.callback,

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from callflows.vocabulary import RECORDING_PURGED, RECORDING_PURGING
 from storage.db import transaction
 from storage.files import FileStore
 from storage.models import Recording
@@ -24,8 +25,6 @@ from storage.settings import settings
 
 log = logging.getLogger(__name__)
 
-RECORDING_PURGING = "purging"  # local copy deleted; the provider's copy still to delete
-RECORDING_PURGED = "purged"  # deleted here and at the provider
 BATCH = 200
 
 

@@ -55,12 +55,17 @@ class ProviderRefused(Exception):
         self.call_over = call_over
 
 
+# What became of a recording, as `RecordingReport.status` says it.
+REPORT_COMPLETED, REPORT_ABSENT, REPORT_FAILED = "completed", "absent", "failed"
+REPORT_NEVER = (REPORT_ABSENT, REPORT_FAILED)  # no audio will come
+
+
 @dataclass(frozen=True)
 class RecordingReport:
     """A recording a request reports: its id, where to fetch it, how long, what became of it.
 
-    `status` is `completed`, `absent` (nothing was said) or `failed`; None when the
-    request does not say (a `<Record>`-style action).
+    `status` is `REPORT_COMPLETED`, `REPORT_ABSENT` (nothing was said) or
+    `REPORT_FAILED`; None when the request does not say (a `<Record>`-style action).
     """
 
     sid: str | None

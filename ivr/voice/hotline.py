@@ -13,13 +13,15 @@ import logging
 
 from flask import Response
 
+from callflows.vocabulary import RECORDING_CALL
 from ivr.extensions import db_sessions
+from ivr.telephony import REPORT_COMPLETED, REPORT_NEVER
 from ivr.telephony.web import call_request, provider, respond, verified
 from ivr.voice import bp
 from ivr.voice.common import DEFAULT_LANG, send_jobs
 from storage.calls import CallDetails, get_or_create_call
 from storage.db import transaction
-from storage.recordings import RECORDING_CALL, note_recording, set_aside
+from storage.recordings import note_recording, provider_outcome, set_aside
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,7 @@ def hotline_recording() -> Response:
         log.warning("hotline recording callback without CallSid or RecordingSid: ignored")
         return respond(provider().nothing())
     status = report.status
-    url = report.url if status in (None, "completed") else None
+    url = report.url if status in (None, REPORT_COMPLETED) else None
     with transaction(db_sessions()) as session:
         call = get_or_create_call(session, call_sid, CallDetails())
         session.flush()
@@ -48,8 +50,8 @@ def hotline_recording() -> Response:
             url=url,
             duration=report.duration_seconds,
         )
-        if status in ("absent", "failed"):
-            set_aside(recording, "absent" if status == "absent" else "twilio_failed")
+        if status in REPORT_NEVER:
+            set_aside(recording, provider_outcome(status))
         log.info("hotline recording %s of call %s: %s", recording_sid, call_sid, status)
     send_jobs(session)
     return respond(provider().nothing())

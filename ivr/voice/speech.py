@@ -12,8 +12,8 @@ import logging
 from flask import Response, request
 
 from callflows import (
-    LISTEN_RATING,
-    LISTEN_REASON,
+    RECORDING_RATING,
+    RECORDING_REASON,
     Heard,
     NoInput,
     NotUnderstood,
@@ -21,7 +21,13 @@ from callflows import (
     SpeechLate,
     step,
 )
+from callflows.vocabulary import (
+    OUTCOME_EMPTY,
+    OUTCOME_KEY_PRESSED,
+    SILENT_OUTCOMES,
+)
 from ivr.extensions import db_sessions
+from ivr.telephony import REPORT_NEVER
 from ivr.telephony.web import call_request, provider, respond, verified
 from ivr.voice import bp
 from ivr.voice.common import (
@@ -43,14 +49,12 @@ from storage.models import (
     Call,
     Recording,
 )
-from storage.recordings import find_recording, note_recording, set_aside
+from storage.recordings import find_recording, note_recording, provider_outcome, set_aside
 
 log = logging.getLogger(__name__)
 
 # How long the caller may wait for the recogniser: polls of one second each.
 MAX_WAIT_POLLS = 8
-# Outcomes meaning the caller said nothing at all (rather than something unclear).
-SILENT_OUTCOMES = {"absent", "no_speech", "silent", "empty", "too_short"}
 
 
 def _note(call: Call, session, purpose: str, lang: str) -> Recording | None:
@@ -88,14 +92,14 @@ def recorded() -> Response:
         call = _call(session, lang)
         if call is None:
             return goodbye(lang, "goodbye")
-        recording = _note(call, session, LISTEN_RATING, lang)
+        recording = _note(call, session, RECORDING_RATING, lang)
         if inbound.hung_up:
             log_event(session, call, "hung_up_while_speaking")
             end_survey(session, call, DISPOSITION_HUNG_UP)
             response = respond(provider().nothing())
         elif digits or recording is None or recording.duration_seconds == 0:
             if recording is not None:
-                set_aside(recording, "key_pressed" if digits else "empty")
+                set_aside(recording, OUTCOME_KEY_PRESSED if digits else OUTCOME_EMPTY)
             event = inbound.event()
             log_event(
                 session,
@@ -180,7 +184,7 @@ def reason() -> Response:
         if call is None:
             return goodbye(lang, "goodbye")
         # The reason belongs with the rating: on the earlier call, for a later rating.
-        recording = _note(rated_call(session, call), session, LISTEN_REASON, lang)
+        recording = _note(rated_call(session, call), session, RECORDING_REASON, lang)
         log_event(session, call, "reason", recording.recording_sid if recording else None)
         if call_request().hung_up:
             response = respond(provider().nothing())
@@ -199,11 +203,11 @@ def recording_status() -> Response:
     purpose = request.args.get("purpose")
     report = call_request().recording
     status = report.status if report else None
-    if purpose not in (LISTEN_RATING, LISTEN_REASON):
+    if purpose not in (RECORDING_RATING, RECORDING_REASON):
         return respond(provider().nothing())
     with transaction(db_sessions()) as session:
         call = _call(session, lang)
-        if call is not None and purpose == LISTEN_REASON:
+        if call is not None and purpose == RECORDING_REASON:
             call = rated_call(session, call)
         recording = _note(call, session, purpose, lang) if call is not None else None
         if recording is None and call is not None and report and report.sid:
@@ -216,8 +220,8 @@ def recording_status() -> Response:
                 url=None,
                 duration=None,
             )
-        if recording is not None and status in ("absent", "failed"):
-            set_aside(recording, "absent" if status == "absent" else "twilio_failed")
+        if recording is not None and status in REPORT_NEVER:
+            set_aside(recording, provider_outcome(status))
         if recording is not None:
             log.info("recording %s of call %s: %s", recording.recording_sid, call.call_sid, status)
     send_jobs(session)

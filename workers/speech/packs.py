@@ -14,17 +14,11 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from callflows.vocabulary import LEVELS
 from prompts import PROMPTS_DIR, PackError, UnknownLanguage, is_valid_lang
 
 __all__ = ["LEVELS", "SpeechPack", "load_speech_pack", "speech_pack_path"]
 
-LEVELS: tuple[str, ...] = (
-    "very_satisfied",
-    "satisfied",
-    "basically_satisfied",
-    "dissatisfied",
-    "very_dissatisfied",
-)
 FILENAME = "speech.toml"
 
 
