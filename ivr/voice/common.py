@@ -55,7 +55,7 @@ def survey_lang() -> str:
 def can_speak(lang: str) -> bool:
     """Does the language have a speech model here? Without one, the survey is keys only."""
     try:
-        from workers.speech import speech_available
+        from prompts.speech import speech_available  # the pack, not Vosk
 
         return speech_available(lang)
     except Exception:  # a broken pack must not break the call: keys still work

@@ -39,6 +39,7 @@ import vosk
 
 from callflows.vocabulary import OUTCOME_NO_SPEECH, OUTCOME_OK, OUTCOME_UNRECOGNISED
 from prompts import PROMPTS_DIR
+from prompts.speech import SpeechPack, load_speech_pack
 from workers.speech.audio import (
     RATE,
     BadAudio,
@@ -48,7 +49,6 @@ from workers.speech.audio import (
     trim_silence,
 )
 from workers.speech.models import has_word, load_model
-from workers.speech.packs import SpeechPack, load_speech_pack
 
 __all__ = [
     "THRESHOLDS_PATH",
