@@ -92,7 +92,6 @@ def act(factory: sessionmaker[Session], action: Callable[..., Outcome], *args, *
     try:
         with transaction(factory) as session:
             outcome = action(session, *args, **kwargs)
-            jobs = tuple(session.info.pop("outbox_jobs", []))
     except WorkflowError as error:
         try:
             with transaction(factory) as session:
@@ -100,7 +99,7 @@ def act(factory: sessionmaker[Session], action: Callable[..., Outcome], *args, *
         except Exception:  # the refusal itself must still reach the caller
             log.exception("could not write the audit row of a refused %s", error.action)
         raise
-    return Outcome(outcome.callback_id, outcome.state, outcome.event_id, outcome.duplicate, jobs)
+    return outcome
 
 
 def log_attempt(

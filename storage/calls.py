@@ -27,7 +27,7 @@ from storage.models import (
     CallTicket,
     Rating,
 )
-from storage.outbox import add_job
+from storage.outbox import PUSH_CALL_UPDATE, add_job
 from storage.settings import settings
 from storage.types import utcnow
 
@@ -160,7 +160,5 @@ def record_rating(
     log_event(session, call, "rated", f"{level} ({source})")
     if linked:
         close_partners(session, call, now, linked)
-    add_job(
-        session, "workers.jobs.push_call_update", {"call_sid": call.call_sid}, f"rated:{call.id}"
-    )
+    add_job(session, PUSH_CALL_UPDATE, {"call_sid": call.call_sid}, f"rated:{call.id}")
     return rating

@@ -14,9 +14,7 @@ from callflows.vocabulary import (
 )
 from storage.inserts import insert_once
 from storage.models import Call, Recording
-from storage.outbox import SPEECH_QUEUE, TRANSCRIBE_QUEUE, add_job
-
-PROCESS_JOB = "workers.jobs.process_recording"
+from storage.outbox import PROCESS_RECORDING, SPEECH_QUEUE, TRANSCRIBE_QUEUE, add_job
 
 
 def note_recording(
@@ -53,7 +51,7 @@ def note_recording(
     if recording.url and recording.status == RECORDING_PENDING:
         args = {"recording_sid": recording_sid}
         queue = SPEECH_QUEUE if purpose == RECORDING_RATING else TRANSCRIBE_QUEUE
-        add_job(session, PROCESS_JOB, args, f"recording:{recording_sid}", queue=queue)
+        add_job(session, PROCESS_RECORDING, args, f"recording:{recording_sid}", queue=queue)
     return recording
 
 

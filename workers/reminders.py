@@ -26,13 +26,12 @@ from storage.models import (
     KIND_HOTLINE,
     Call,
     CallEvent,
-    OutboxJob,
     Rating,
     SmsOptOut,
     SmsReminder,
 )
 from storage.notifications import insert_many_once
-from storage.outbox import DEFAULT_QUEUE
+from storage.outbox import SEND_SMS_REMINDER, add_jobs, job_row
 from storage.privacy import mask_number
 from storage.types import utcnow
 from workers.context import session_factory
@@ -41,7 +40,6 @@ log = logging.getLogger(__name__)
 
 BATCH = 500
 ONE_PER_NUMBER = timedelta(days=1)
-SEND_REMINDER = "workers.jobs.send_sms_reminder"
 
 
 def queue_reminders(factory: sessionmaker[Session], now: datetime, batch: int = BATCH) -> int:
@@ -105,17 +103,10 @@ def _queue(session: Session, rows, now: datetime) -> int:
         insert_many_once(session, SmsReminder, reminders, "call_id", SmsReminder.call_id)
     )
     jobs = [
-        {
-            "queue": DEFAULT_QUEUE,
-            "func": SEND_REMINDER,
-            "args": {"call_id": call_id},
-            "dedupe_key": f"sms_reminder:{call_id}",
-            "created_at": now,
-            "attempts": 0,
-        }
+        job_row(SEND_SMS_REMINDER, {"call_id": call_id}, f"sms_reminder:{call_id}")
         for call_id in sorted(inserted & chosen)
     ]
-    insert_many_once(session, OutboxJob, jobs, "dedupe_key", OutboxJob.id)
+    add_jobs(session, jobs)
     return len(jobs)
 
 

@@ -12,14 +12,13 @@ from sqlalchemy.orm import Session
 
 import prompts
 from callflows import LEVELS, Position, Step, load_flow
-from ivr.extensions import db_sessions, redis_client, settings
+from ivr.extensions import settings
 from ivr.telephony import StepUrls
 from ivr.telephony.web import provider, respond
 from storage.calls import end_survey, log_event, record_rating
 from storage.later import MAX_AGO, rated_call
 from storage.models import DISPOSITION_RATED_BY_LINK, KIND_CLOSURE, KIND_LATER, Call
 from storage.recordings import find_recording
-from workers.queues import send_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -153,10 +152,3 @@ def apply_step(
     if result.disposition is not None:
         end_survey(session, call, result.disposition)
     return answer(lang, result, recording_sid if result.position.heard else None)
-
-
-def send_jobs(session: Session) -> None:
-    """After commit: hand the jobs the transaction recorded to the queue."""
-    jobs = session.info.pop("outbox_jobs", [])
-    if jobs:
-        send_after_commit(db_sessions(), redis_client(), jobs)

@@ -18,7 +18,7 @@ from ivr.extensions import db_sessions
 from ivr.telephony import REPORT_COMPLETED, REPORT_NEVER
 from ivr.telephony.web import call_request, provider, respond, verified
 from ivr.voice import bp
-from ivr.voice.common import DEFAULT_LANG, send_jobs
+from ivr.voice.common import DEFAULT_LANG
 from storage.calls import CallDetails, get_or_create_call
 from storage.db import transaction
 from storage.recordings import note_recording, provider_outcome, set_aside
@@ -53,5 +53,4 @@ def hotline_recording() -> Response:
         if status in REPORT_NEVER:
             set_aside(recording, provider_outcome(status))
         log.info("hotline recording %s of call %s: %s", recording_sid, call_sid, status)
-    send_jobs(session)
     return respond(provider().nothing())

@@ -35,7 +35,6 @@ from ivr.voice.common import (
     flow,
     goodbye,
     position,
-    send_jobs,
     survey_lang,
     url_for_step,
 )
@@ -112,7 +111,6 @@ def recorded() -> Response:
             log_event(session, call, "spoken_answer", recording.recording_sid)
             wait = url_for_step("wait", lang, where, rec=recording.recording_sid, n=0)
             response = respond(provider().pause_and_poll(wait))
-    send_jobs(session)
     return response
 
 
@@ -159,7 +157,6 @@ def wait() -> Response:
         log_event(session, call, "speech_result", type(event).__name__)
         result = step(flow(call), where, event, speech=True)
         response = apply_step(session, call, result, lang, recording_sid)
-    send_jobs(session)
     return response
 
 
@@ -191,7 +188,6 @@ def reason() -> Response:
         else:
             result = step(flow(call), position(), Recorded(), speech=True)
             response = apply_step(session, call, result, lang)
-    send_jobs(session)
     return response
 
 
@@ -224,5 +220,4 @@ def recording_status() -> Response:
             set_aside(recording, provider_outcome(status))
         if recording is not None:
             log.info("recording %s of call %s: %s", recording.recording_sid, call.call_sid, status)
-    send_jobs(session)
     return respond(provider().nothing())

@@ -22,7 +22,6 @@ from ivr.voice.common import (
     flow,
     goodbye,
     position,
-    send_jobs,
     survey_lang,
 )
 from storage.calls import CallDetails, end_survey, get_or_create_call, log_event
@@ -96,7 +95,6 @@ def survey() -> Response:
         if field("linked"):
             link_call(session, call, field("linked"), now)
         response = _begin(session, call, lang, survey_line, now)
-    send_jobs(session)  # a link may have closed this call: the work-order system is told
     return response
 
 
@@ -139,5 +137,4 @@ def survey_input() -> Response:
         log_event(session, call, kind, detail)
         result = step(flow(call), position(), event, speech=can_speak(lang))
         response = apply_step(session, call, result, lang, request.args.get("rec"))
-    send_jobs(session)
     return response
