@@ -58,7 +58,9 @@ def add_job(
     """Record a job to run after commit; the same `dedupe_key` is recorded once.
 
     Returns the new job's id (None if the key was already recorded)."""
-    job_id = insert_once(session, OutboxJob, job_row(func, args, dedupe_key, queue), "dedupe_key")
+    with session.no_autoflush:  # the row stands alone: pending changes flush together later
+        row = job_row(func, args, dedupe_key, queue)
+        job_id = insert_once(session, OutboxJob, row, "dedupe_key")
     if job_id is not None:
         session.info.setdefault(RECORDED, []).append((job_id, queue))
     return job_id
