@@ -74,9 +74,10 @@ def draw(
         raise VerificationError(str(error)) from None
     seed = secrets.randbelow(2**31) if seed is None else seed
     chosen = sample_ids(ids, k, seed)
-    ratings = dict(
-        session.execute(select(Rating.call_id, Rating).where(Rating.call_id.in_(chosen))).tuples()
-    )
+    ratings = {
+        rating.call_id: rating
+        for rating in session.scalars(select(Rating).where(Rating.call_id.in_(chosen)))
+    }
     check = VerificationCheck(
         created_by_id=user.id,
         created_by_name=user.username,
