@@ -278,6 +278,12 @@ class Coverage:
         return self.days_left <= WARN_DAYS
 
 
+def current_coverage(today: date) -> Coverage:
+    """`coverage` read through this module's reading engine (never waits for a writer)."""
+    with Session(_engine(database_url())) as session:
+        return coverage(session, today)
+
+
 def coverage(session: Session, today: date) -> Coverage:
     """The covered range: the package's years, then imported years that follow on."""
     import chinese_calendar

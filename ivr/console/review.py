@@ -18,7 +18,7 @@ from ivr.extensions import db_sessions
 from storage.db import transaction
 from storage.deadlines import local_day
 from storage.figures import Period
-from storage.holidays import Coverage, coverage
+from storage.holidays import Coverage, current_coverage
 from storage.malicious import repeat_raters
 from storage.models import Call
 from storage.models_review import OUTCOMES, VerificationCheck, VerificationItem
@@ -32,8 +32,7 @@ OUTCOME_NAMES = {"confirmed": "评价属实", "denied": "来电人否认评价",
 @bp.app_template_global()
 def holiday_coverage() -> Coverage:
     """The covered range of the holiday schedules (for the administration pages)."""
-    with db_sessions()() as db:
-        return coverage(db, local_day(utcnow()))
+    return current_coverage(local_day(utcnow()))
 
 
 @bp.app_template_global()
