@@ -106,9 +106,13 @@ def test_a_number_with_nothing_to_rate_is_told_so_every_time(place_call, session
     assert count(sessions, CallEvent) > 0
     with sessions() as session:
         assert session.scalar(text("SELECT count(*) FROM ratings")) == 0
-    # A repeated start of the same call answers the same.
+    # A repeated start of the same call answers the same; a replayed key press stores nothing.
     form = {"CallSid": line.call_sid, "From": "+8613900000000", "CallStatus": "in-progress"}
     assert "nothing_to_rate.wav" in post("/voice/survey", form).get_data(as_text=True)
+    key = {"CallSid": line.call_sid, "Digits": "5"}
+    pressed = post("/voice/survey/input?lang=zh-CN&node=ask", key)
+    assert "nothing_to_rate.wav" in pressed.get_data(as_text=True)
+    assert ratings_of(sessions, line.call_sid) == []
 
 
 def test_a_call_moved_in_by_the_api_is_the_service_itself(post, sessions):

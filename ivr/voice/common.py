@@ -18,7 +18,13 @@ from ivr.extensions import db_sessions, redis_client, settings
 from ivr.telephony.twilio import StepUrls, play_and_hang_up, render_step, twiml
 from storage.calls import end_survey, log_event, record_rating
 from storage.later import MAX_AGO, rated_by_default, rated_call, replace_default_rating
-from storage.models import DISPOSITION_RATED_BY_LINK, KIND_CLOSURE, KIND_LATER, Call
+from storage.models import (
+    DISPOSITION_RATED_BY_LINK,
+    KIND_CLOSURE,
+    KIND_LATER,
+    KIND_SURVEY_LINE,
+    Call,
+)
 from storage.recordings import find_recording
 from storage.types import utcnow
 from workers.queues import send_after_commit
@@ -131,6 +137,9 @@ def apply_step(
 
     A `later` call's rating is stored on the earlier call it rates.
     """
+    if call.kind == KIND_SURVEY_LINE:  # nothing to rate: a stale or replayed URL stores nothing
+        log_event(session, call, "nothing_to_rate", "input ignored")
+        return goodbye(lang, "nothing_to_rate")
     rated = rated_call(session, call)
     replaceable = rated is not call and rated_by_default(rated)
     if rated.disposition == DISPOSITION_RATED_BY_LINK and (result.rate or result.wait_for_key):
