@@ -31,6 +31,7 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -86,8 +87,15 @@ def calendar_knows(year: int) -> bool:
     """Whether the official schedule of `year` is known: imported, or in the package."""
     if holidays.current().covers(year):
         return True
+    first, last = _library_years()
+    return first <= year <= last
+
+
+@cache
+def _library_years() -> tuple[int, int]:
+    """The first and last year the `chinesecalendar` package knows (read once)."""
     known = chinese_calendar.holidays.keys()
-    return min(known).year <= year <= max(known).year
+    return min(known).year, max(known).year
 
 
 def is_working_day(day: date) -> bool:
