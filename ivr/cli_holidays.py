@@ -33,9 +33,9 @@ def holidays_import(path: Path) -> None:
     try:
         with transaction(session_factory()) as session:
             report = import_notice(session, notice, f"cli:{getpass.getuser()}")
-            recount = recompute_open_deadlines(session, utcnow())
     except NoticeError as error:
         raise click.ClickException(f"未导入：{error}") from None
+    recount = recompute_open_deadlines(session_factory(), utcnow())
     again = "（替换此前导入的同年安排）" if report.replaced else ""
     click.echo(
         f"已导入 {report.year} 年节假日安排{again}：放假 {report.days_off} 天，"

@@ -11,22 +11,30 @@ system. Overdue flags already raised stay: their escalation happened.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from storage import deadlines, holidays
-from storage.callback_steps import append_event
+from storage.callback_steps import PUSH_CALL_UPDATE, SYSTEM
+from storage.db import transaction
 from storage.models import (
     CALLBACK_CALLED_BACK,
     RESOLUTION_RECTIFY_5D,
     RESOLUTION_RECTIFY_15D,
+    Call,
     Callback,
+    CallbackEvent,
+    OutboxJob,
 )
+from storage.notifications import insert_many_once
+from storage.outbox import DEFAULT_QUEUE
 from storage.serialize import iso
 
 RECTIFY_DAYS = {RESOLUTION_RECTIFY_5D: 5, RESOLUTION_RECTIFY_15D: 15}
+BATCH = 200
+NOTE = "节假日安排已导入，按工作日重新计算整改期限"
 
 
 @dataclass(frozen=True)
@@ -42,36 +50,97 @@ def rectify_start(callback: Callback) -> datetime | None:
     return callback.verdict_at
 
 
-def recompute_open_deadlines(session: Session, now: datetime) -> RecomputeReport:
-    """Recount open working-day rectification deadlines with the table as it is in `session`."""
-    statement = select(Callback).where(
-        Callback.state == CALLBACK_CALLED_BACK,
-        Callback.resolution.in_(RECTIFY_DAYS),
-        Callback.rectify_due_at.is_not(None),
-    )
-    if deadlines.deadline_mode() == deadlines.NATURAL:
-        # Natural days know no holidays; only deadlines once counted in working days
-        # on weekends alone (a year then unknown) are recounted, in working days.
-        statement = statement.where(Callback.rectify_due_fallback.is_(True))
-    examined = changed = 0
-    with holidays.using(holidays.read_calendar(session)):
-        for callback in session.scalars(statement.order_by(Callback.id).with_for_update()):
-            start = rectify_start(callback)
-            if start is None:
-                continue
-            examined += 1
-            due = deadlines.rectify_due(start, RECTIFY_DAYS[callback.resolution], deadlines.WORKING)
-            if (due.at, due.fallback) == (callback.rectify_due_at, callback.rectify_due_fallback):
-                continue
-            before = callback.rectify_due_at
-            callback.rectify_due_at, callback.rectify_due_fallback = due.at, due.fallback
-            append_event(
-                session,
-                callback,
-                "deadline_recomputed",
-                now=now,
-                note="节假日安排已导入，按工作日重新计算整改期限",
-                detail={"before": iso(before), "after": iso(due.at), "provisional": due.fallback},
+def recompute_open_deadlines(
+    factory: sessionmaker[Session], now: datetime, batch: int = BATCH
+) -> RecomputeReport:
+    """Recount open working-day rectification deadlines with the table as committed.
+
+    Works in short transactions of `batch` callbacks (in id order), so that webhooks
+    never wait long for SQLite's write lock; safe to run again (an unchanged deadline
+    is left alone).
+    """
+    examined = changed = last_id = 0
+    due_by_day: dict[tuple[date, int], deadlines.Deadline] = {}
+    while True:
+        with transaction(factory) as session:
+            statement = select(Callback).where(
+                Callback.state == CALLBACK_CALLED_BACK,
+                Callback.resolution.in_(RECTIFY_DAYS),
+                Callback.rectify_due_at.is_not(None),
+                Callback.id > last_id,
             )
-            changed += 1
+            if deadlines.deadline_mode() == deadlines.NATURAL:
+                # Natural days know no holidays; only deadlines once counted in working
+                # days on weekends alone (a year then unknown) are recounted.
+                statement = statement.where(Callback.rectify_due_fallback.is_(True))
+            rows = session.scalars(
+                statement.order_by(Callback.id)
+                .limit(batch)
+                .options(selectinload(Callback.call))
+                .with_for_update(of=Callback)
+            ).all()
+            if not rows:
+                break
+            last_id = rows[-1].id
+            changes = []
+            with holidays.using(holidays.read_calendar(session)):
+                for callback in rows:
+                    start = rectify_start(callback)
+                    if start is None:
+                        continue
+                    examined += 1
+                    days = RECTIFY_DAYS[callback.resolution]
+                    key = (deadlines.local_day(start), days)
+                    if key not in due_by_day:  # a deadline depends on the start's day only
+                        due_by_day[key] = deadlines.rectify_due(start, days, deadlines.WORKING)
+                    due = due_by_day[key]
+                    if (due.at, due.fallback) != (
+                        callback.rectify_due_at,
+                        callback.rectify_due_fallback,
+                    ):
+                        changes.append((callback, due))
+            _store(session, changes, now)
+            changed += len(changes)
     return RecomputeReport(examined, changed)
+
+
+def _store(
+    session: Session, changes: list[tuple[Callback, deadlines.Deadline]], now: datetime
+) -> None:
+    """Store recounted deadlines, each with its event and push job, in a few statements
+    (what `storage.callback_steps.append_event` writes, set-based)."""
+    if not changes:
+        return
+    events, jobs = [], []
+    for callback, due in changes:
+        before = callback.rectify_due_at
+        callback.rectify_due_at, callback.rectify_due_fallback = due.at, due.fallback
+        callback.updated_at = now
+        detail = {"before": iso(before), "after": iso(due.at), "provisional": due.fallback}
+        events.append(
+            {
+                "callback_id": callback.id,
+                "at": now,
+                "actor_name": SYSTEM,
+                "kind": "deadline_recomputed",
+                "from_state": callback.state,
+                "to_state": callback.state,
+                "note": NOTE,
+                "detail": detail,
+            }
+        )
+        jobs.append(
+            {
+                "queue": DEFAULT_QUEUE,
+                "func": PUSH_CALL_UPDATE,
+                "args": {"call_sid": callback.call.call_sid},
+                "dedupe_key": f"callback:{callback.id}:deadline:{iso(due.at)}",
+                "created_at": now,
+                "attempts": 0,
+            }
+        )
+    session.flush()
+    session.execute(insert(CallbackEvent.__table__), events)
+    call_ids = [callback.call_id for callback, _ in changes]
+    session.execute(update(Call.__table__).where(Call.id.in_(call_ids)).values(updated_at=now))
+    insert_many_once(session, OutboxJob, jobs, "dedupe_key", OutboxJob.id)
