@@ -108,11 +108,3 @@ def repeat_raters(session: Session, at_least: int = 2, limit: int = 100) -> list
             )
         )
     return result
-
-
-def times_recorded(session: Session, number: str | None) -> int:
-    """How often this number was approved as a malicious rater before."""
-    if not number:
-        return 0
-    statement = select(func.count()).where(MaliciousRater.number_hash == number_hash(number))
-    return session.scalar(statement) or 0
