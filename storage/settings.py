@@ -11,6 +11,7 @@ it is read again only if one of the variables below changed (tests set them).
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -22,6 +23,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ON_WORDS = {"on", "1", "true", "yes"}
 NATURAL, WORKING = "natural", "working"
 HostPort = tuple[str, int | None]
+LATER_DAYS_MAX = 30  # prompts `days_ago_0` … `days_ago_30` exist in every pack
 
 
 class SettingsError(ValueError):
@@ -134,6 +136,7 @@ class Settings:
     management_webhook_url: str | None = env("MANAGEMENT_WEBHOOK_URL", _url)
     management_webhook_secret: str | None = env("MANAGEMENT_WEBHOOK_SECRET", repr=False)
     deadline_days: str = env("DEADLINE_DAYS", _one_of(NATURAL, WORKING), NATURAL)
+    later_rating_days: int = env("LATER_RATING_DAYS", _whole(1, LATER_DAYS_MAX), 15)
     callback_max_attempts: int = env("CALLBACK_MAX_ATTEMPTS", _whole(1), 3)
     survey_number: str | None = env("SURVEY_NUMBER")
     sms_reminders: bool = env("SMS_REMINDERS", lambda raw: raw.strip().lower() in ON_WORDS, False)
@@ -244,3 +247,15 @@ def instance_dir() -> Path:
     path = settings().instance_dir
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def app_secret() -> str:
+    """`SECRET_KEY`, or a secret generated once and kept under `instance/` (one machine only)."""
+    configured = settings().secret_key
+    if configured:
+        return configured
+    path = instance_dir() / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
