@@ -18,8 +18,7 @@ from collections import Counter
 from flask import Flask
 from redis.exceptions import RedisError
 
-from ivr.extensions import redis_client
-from ivr.redis_guard import BREAKER
+from ivr import redis_guard
 from workers import metrics_store
 
 log = logging.getLogger(__name__)
@@ -66,15 +65,15 @@ def flush(app: Flask) -> bool:
     counts, sums = TALLY.take()
     if not counts:
         return True
-    if not BREAKER.allows():
+    if not redis_guard.BREAKER.allows():
         TALLY.put_back(counts, sums)
         return False
     try:
         with app.app_context():
-            metrics_store.add_many(redis_client(), counts, sums)
+            metrics_store.add_many(redis_guard.request_redis(), counts, sums)
         return True
     except RedisError as error:
-        BREAKER.failed(f"writing timings: {error}")
+        redis_guard.BREAKER.failed(f"writing timings: {error}")
         TALLY.put_back(counts, sums)
         return False
 
