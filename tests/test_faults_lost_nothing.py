@@ -124,12 +124,13 @@ def _start_web(port: int) -> subprocess.Popen:
     process = subprocess.Popen(
         [*argv, "ivr:create_app()"], start_new_session=True, stderr=subprocess.DEVNULL
     )
-    for _ in range(200):
+    for _ in range(600):  # a busy machine takes tens of seconds to import
         try:
             requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
             return process
         except requests.RequestException:
             time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGKILL)
     raise RuntimeError("web did not start")
 
 
