@@ -55,27 +55,44 @@ def _p99(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
 
 
-def test_key_presses_with_redis_hung_answer_within_a_second(live_server, own_redis, sessions):
-    """A burst of 5 callers at a time; on main the p99 was 10 s (two timeouts)."""
-    _press(live_server, "1")  # warm: the first request of a process loads the flows
-    own_redis.freeze()
+def _burst(base: str, n: int = 60) -> list[float]:
     with ThreadPoolExecutor(5) as pool:
-        latencies = list(pool.map(lambda n: _press(live_server, "45"[n % 2]), range(100)))
-    own_redis.stop()
-    print(f"key press, Redis hung: p50 {sorted(latencies)[50]:.3f} s, p99 {_p99(latencies):.3f} s")
-    assert _p99(latencies) < 1.0, f"p99 {_p99(latencies):.2f} s"
-    assert count(sessions, Rating) == 101, "every rating stored"
-    assert count(sessions, OutboxJob) == 101, "every job kept in the outbox for the sweep"
+        return list(pool.map(lambda i: _press(base, "45"[i % 2]), range(n)))
 
 
-def test_after_one_failure_redis_is_not_tried_again_for_a_while(live_server, own_redis):
+def test_key_presses_with_redis_hung_answer_within_a_second(live_server, own_redis, sessions):
+    """Bursts of 5 callers at a time, Redis healthy then hung. On main the hung p99 was
+    over 10 s (two long timeouts with retries); the bound is 1 s more than the same
+    burst with Redis healthy (the machine is shared: its own latency is the baseline)."""
+    _press(live_server, "1")  # warm: the first request of a process loads the flows
+    healthy = _burst(live_server)
     own_redis.freeze()
-    first = _press(live_server, "4")
-    assert not redis_guard.BREAKER.allows(), "the breaker opened"
-    second = _press(live_server, "4")
+    hung = _burst(live_server)
     own_redis.stop()
-    assert first < 1.0
-    assert second < redis_guard.REQUEST_TIMEOUT_S, "no second wait on Redis"
+    print(f"key press p99: Redis healthy {_p99(healthy):.3f} s, hung {_p99(hung):.3f} s")
+    assert _p99(hung) < _p99(healthy) + 1.0, f"p99 {_p99(hung):.2f} s"
+    assert count(sessions, Rating) == 121, "every rating stored"
+    assert count(sessions, OutboxJob) == 121, "every job kept in the outbox for the sweep"
+
+
+def test_after_one_failure_redis_is_not_tried_again_for_a_while(
+    live_server, own_redis, monkeypatch
+):
+    tries = []
+    real_send = redis_guard.send_after_commit
+
+    def send(*args):
+        tries.append(time.monotonic())
+        return real_send(*args)
+
+    monkeypatch.setattr(redis_guard, "send_after_commit", send)
+    own_redis.freeze()
+    _press(live_server, "4")
+    assert not redis_guard.BREAKER.allows(), "the breaker opened"
+    _press(live_server, "4")
+    _press(live_server, "5")
+    own_redis.stop()
+    assert len(tries) == 1, "Redis tried once, then left alone while the breaker is open"
 
 
 def test_timings_are_kept_while_redis_is_down_and_written_after(app, own_redis, monkeypatch):
