@@ -86,6 +86,7 @@ def test_after_one_failure_redis_is_not_tried_again_for_a_while(
         return real_send(*args)
 
     monkeypatch.setattr(redis_guard, "send_after_commit", send)
+    monkeypatch.setattr(redis_guard, "BREAKER", redis_guard.Breaker(open_s=60))  # a slow box
     own_redis.freeze()
     _press(live_server, "4")
     assert not redis_guard.BREAKER.allows(), "the breaker opened"
