@@ -31,7 +31,7 @@ from ivr.voice.kept import WEBHOOK_DB_WAIT_S
 from storage.calls import CallDetails, end_survey, get_or_create_call, log_event
 from storage.db import DATABASE_UNAVAILABLE, transaction
 from storage.kept import entry as kept_entry
-from storage.later import days_ago, offer_later_rating, rated_call
+from storage.later import days_ago, offer_later_rating, rated_by_default, rated_call
 from storage.links import link_call
 from storage.models import (
     DISPOSITION_HUNG_UP,
@@ -39,6 +39,7 @@ from storage.models import (
     DISPOSITION_RATED_BY_LINK,
     KIND_CLOSURE,
     KIND_HOTLINE,
+    KIND_SURVEY_LINE,
     Call,
 )
 from storage.privacy import mask_number
@@ -99,7 +100,14 @@ def survey() -> Response:
         dial_call_status=dial_status,
     )
     # A call straight to the survey line: nothing names a service, no agent leg ended.
-    survey_line = dial_status is None and not (details.agent or details.dept or details.tickets)
+    # (A call the API moved into the survey carries `moved=1`: it is the service itself.)
+    survey_line = dial_status is None and not (
+        details.agent
+        or details.dept
+        or details.tickets
+        or field("linked")
+        or request.args.get("moved")
+    )
     now = utcnow()
     try:
         with transaction(db_sessions(), WEBHOOK_DB_WAIT_S) as session:
@@ -122,24 +130,27 @@ def _begin_kept(
     """The survey's start while the database is busy: keep the call, ask the question.
 
     A call to the survey line (rating an earlier call) needs the database to find that
-    call: it is kept and told to try again later."""
+    call: it is kept as a survey-line call with nothing rated (never given a default
+    rating) and told to try again later."""
     disposition = None
     if details.dial_call_status in NOT_SERVED_DIAL_STATUSES:
         disposition = DISPOSITION_NOT_SERVED
     elif details.call_status in CALLER_GONE_STATUSES:
         disposition = DISPOSITION_HUNG_UP
     call_kind = KIND_CLOSURE if request.args.get("kind") == KIND_CLOSURE else None
+    if survey_line:
+        call_kind, disposition = KIND_SURVEY_LINE, disposition or DISPOSITION_NOT_SERVED
     kept.keep(
         kept_entry(
             "survey", call_sid, details, disposition=disposition, call_kind=call_kind, at=now
         )
     )
+    if survey_line:
+        return goodbye(lang, "system_busy")
     if disposition == DISPOSITION_NOT_SERVED:
         return twiml(_hang_up())
     if disposition == DISPOSITION_HUNG_UP:
         return twiml(VoiceResponse())
-    if survey_line:
-        return goodbye(lang, "system_busy")
     first = step(load_flow(call_kind or "rating"), Position(""), Start(), speech=can_speak(lang))
     return answer(lang, first)
 
@@ -157,8 +168,13 @@ def _begin(session: Session, call: Call, lang: str, survey_line: bool, now: date
         return twiml(VoiceResponse())
     if survey_line and call.kind == KIND_HOTLINE and call.rating is None:
         offer_later_rating(session, call, now)
+    if call.kind == KIND_SURVEY_LINE:
+        return goodbye(lang, "nothing_to_rate")
     rated = rated_call(session, call)
-    if rated.rating is not None or rated.disposition == DISPOSITION_RATED_BY_LINK:
+    replaceable = rated is not call and rated_by_default(rated)
+    if (rated.rating is not None and not replaceable) or (
+        rated.disposition == DISPOSITION_RATED_BY_LINK
+    ):
         log_event(session, call, "already_rated")
         return goodbye(lang, "already_rated")
     ago = days_ago(rated, now) if rated is not call else None
