@@ -1,0 +1,44 @@
+"""Every form and query value the app reads is free of control characters.
+
+Flask's request keeps its parameters in `parameter_storage_class`; this one strips
+control characters (`storage.text_safety`) from every text key and value as the request
+is parsed, so webhooks, the API's query parameters and console forms all get clean text.
+The log says when something was stripped.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Request
+from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
+
+from storage.text_safety import has_control, strip_control
+
+log = logging.getLogger(__name__)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str) and has_control(value):
+        log.warning("control characters stripped from a request value: %r", value[:80])
+        return strip_control(value)
+    return value
+
+
+class CleanMultiDict(ImmutableMultiDict):
+    """An ImmutableMultiDict whose text keys and values have no control characters."""
+
+    def __init__(self, mapping: Any = None) -> None:
+        if mapping is None:
+            super().__init__()
+            return
+        super().__init__([(_clean(key), _clean(value)) for key, value in iter_multi_items(mapping)])
+
+
+class CleanRequest(Request):
+    parameter_storage_class = CleanMultiDict
+
+
+def clean_requests(app: Flask) -> None:
+    app.request_class = CleanRequest
