@@ -1,4 +1,5 @@
-"""Every form and query value the app reads is free of control characters.
+"""Every form and query value the app reads is free of control characters, and a
+JSON body too deep to parse is a 400.
 
 Flask's request keeps its parameters in `parameter_storage_class`; this one strips
 control characters (`storage.text_safety`) from every text key and value as the request
@@ -37,7 +38,19 @@ class CleanMultiDict(ImmutableMultiDict):
 
 
 class CleanRequest(Request):
+    """Clean parameters; a JSON body nested too deep to read is a bad request, not a
+    crash (Python's parser raises RecursionError near 1,000 levels)."""
+
     parameter_storage_class = CleanMultiDict
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        try:
+            return super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError as problem:
+            log.warning("a JSON body nested too deep was refused (%s)", self.path)
+            if silent:
+                return None
+            return self.on_json_loading_failed(ValueError(str(problem)))
 
 
 def clean_requests(app: Flask) -> None:
