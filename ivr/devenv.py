@@ -39,7 +39,7 @@ def ensure_dev_env(port: int) -> dict[str, str]:
     # can make the worker run code.
     values.setdefault("REDIS_URL", f"redis://:{secrets.token_hex(24)}@127.0.0.1:6379/0")
     # Where `ivr simulate --say` serves the recordings it "makes".
-    values.setdefault("RECORDING_HOSTS", f"api.twilio.com,127.0.0.1:{SIMULATOR_MEDIA_PORT}")
+    values.setdefault("RECORDING_HOSTS", f"api.twilio.com,http://127.0.0.1:{SIMULATOR_MEDIA_PORT}")
     path = dev_env_path()
     path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
     path.chmod(0o600)
