@@ -173,3 +173,16 @@ def test_a_full_recordings_disk_is_reported_by_healthz(client, tmp_path, monkeyp
     assert body["checks"]["recordings"].startswith("failing: disk nearly full")
     monkeypatch.setenv("RECORDINGS_MIN_FREE_MB", "1")
     assert client.get("/healthz").get_json()["checks"]["recordings"] == "ok"
+
+
+def test_setting_a_password_from_the_command_line_ends_the_users_sessions(
+    app, sessions, fast_hashing
+):
+    make_people(sessions)
+    browser = app.test_client()
+    assert login(browser, "zhang").status_code == 302
+    done = CliRunner().invoke(main, ["user", "set-password", "zhang"], input="fresh-pass-2026\n")
+    assert done.exit_code == 0, done.output
+    assert "1 session(s) ended" in done.output
+    assert browser.get("/console/queue").location.endswith("/console/login")
+    assert login(app.test_client(), "zhang", "fresh-pass-2026").status_code == 302
