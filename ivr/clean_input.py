@@ -28,13 +28,22 @@ def _clean(value: Any) -> Any:
 
 
 class CleanMultiDict(ImmutableMultiDict):
-    """An ImmutableMultiDict whose text keys and values have no control characters."""
+    """An ImmutableMultiDict whose text keys and values have no control characters.
+
+    `as_sent` keeps the parameters exactly as received: Twilio signs those.
+    """
+
+    as_sent: ImmutableMultiDict
 
     def __init__(self, mapping: Any = None) -> None:
-        if mapping is None:
-            super().__init__()
-            return
-        super().__init__([(_clean(key), _clean(value)) for key, value in iter_multi_items(mapping)])
+        pairs = [] if mapping is None else list(iter_multi_items(mapping))
+        super().__init__([(_clean(key), _clean(value)) for key, value in pairs])
+        self.as_sent = ImmutableMultiDict(pairs)
+
+
+def as_sent(parameters: ImmutableMultiDict) -> ImmutableMultiDict:
+    """The parameters as the client sent them (before control characters were stripped)."""
+    return getattr(parameters, "as_sent", parameters)
 
 
 class CleanRequest(Request):
