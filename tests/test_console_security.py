@@ -291,3 +291,11 @@ def test_disabling_a_user_ends_their_sessions(client, app, people, sessions):
     app.extensions["ivr.redis"].ping()
     keys = app.extensions["ivr.redis"].keys(f"console:session:{saved}")
     assert keys == []  # deleted from the store, not just refused
+
+
+def test_sessions_store_down_gives_a_chinese_503_not_a_500(env, monkeypatch):
+    from ivr import create_app
+
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    page = create_app().test_client().get("/console/login")
+    assert page.status_code == 503 and "登录服务暂不可用" in page.get_data(as_text=True)

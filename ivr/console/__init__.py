@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 from flask_wtf.csrf import CSRFError, generate_csrf
+from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from ivr.console import labels
@@ -62,6 +63,9 @@ def error_page(status: int, title: str, message: str) -> tuple[str, int]:
 def _http_error(error: HTTPException) -> Any:
     """The console's HTTP errors (400, 403, 404, 413, 429 …) as Chinese pages."""
     status = error.code or 500
+    if isinstance(getattr(error, "original_exception", None), RedisError):
+        log.error("console %s: Redis (sessions) unavailable", request.path)
+        return error_page(503, "服务暂不可用", "登录服务暂不可用，请稍后再试。")
     if status == 413:
         _audit_oversized_upload()
     title = labels.HTTP_TITLES.get(status, "出错了")
