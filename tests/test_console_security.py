@@ -288,9 +288,12 @@ def test_disabling_a_user_ends_their_sessions(client, app, people, sessions):
     form = {"csrf_token": token, "role": "staff", "dept": dept}  # "active" unticked
     assert client.post(f"/console/admin/users/{user_id}", data=form).status_code == 302
     assert staff.get("/console/queue").location.endswith("/console/login")
-    app.extensions["ivr.redis"].ping()
-    keys = app.extensions["ivr.redis"].keys(f"console:session:{saved}")
-    assert keys == []  # deleted from the store, not just refused
+    form["active"] = "on"  # enabled again: the old session must not come back to life
+    page = client.get("/console/admin/users").get_data(as_text=True)
+    form["csrf_token"] = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert client.post(f"/console/admin/users/{user_id}", data=form).status_code == 302
+    assert _with_cookie(app, saved).get("/console/queue").location.endswith("/console/login")
+    assert app.extensions["ivr.redis"].keys(f"console:session:{saved}") == []
 
 
 def test_sessions_store_down_gives_a_chinese_503_not_a_500(env, monkeypatch):
