@@ -23,7 +23,9 @@ from tests.supervisor_helpers import spoken_call, tone_wav
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
-HOSTILE_AGENT = '=HYPERLINK("http://evil.example/","点击")\x00'
+# ESC breaks XLSX files and, unlike NUL, PostgreSQL stores it: rows kept before input
+# was cleaned may hold it.
+HOSTILE_AGENT = '=HYPERLINK("http://evil.example/","点击")\x1b'
 HOSTILE_DEPT = "=cmd|' /C calc'!A0"
 
 
@@ -90,7 +92,7 @@ def test_exports_never_fail_on_control_characters_nor_carry_formulas(client, peo
     assert calls.status_code == 200, calls.get_data(as_text=True)[:300]
     assert report.status_code == 200, report.get_data(as_text=True)[:300]
     cells = _cells(calls.data, fmt)
-    assert "'" + HOSTILE_AGENT.replace("\x00", "") in cells
+    assert "'" + HOSTILE_AGENT.replace("\x1b", "") in cells
     assert "'" + HOSTILE_DEPT in cells
     assert not [c for c in cells if isinstance(c, str) and c[:1] in ("=", "+", "-", "@")]
 
