@@ -106,5 +106,6 @@ from ivr.console import (  # noqa: E402, F401
     files,
     password,
     queue,
+    review,
     spotchecks,
 )
