@@ -73,6 +73,7 @@ def test_no_console_page_breaks_the_content_security_policy(browser, live_server
         "/console/problems",
         "/console/spot-checks",
         "/console/public/summary",
+        "/console/verification",
     ]
     admin = ["/console/admin/users", "/console/admin/departments"]
     broken = _visit_all(browser, live_server, "zhang", staff)
