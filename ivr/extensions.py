@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context
 from redis import Redis
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,7 +18,12 @@ def init_app(app: Flask, settings: Settings) -> None:
     redis = connect_redis(settings.redis_url)
 
     def send_jobs(jobs) -> None:  # after each commit: the transaction's jobs go to Redis
-        send_after_commit(sessions, redis, jobs)
+        if has_request_context():  # a webhook or a page: bounded, behind the breaker
+            from ivr.redis_guard import send_jobs_guarded
+
+            send_jobs_guarded(jobs)
+        else:
+            send_after_commit(sessions, redis, jobs)
 
     sessions = make_session_factory(make_engine(settings.database_url), send_jobs)
     app.extensions["ivr.sessions"] = sessions

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ON_WORDS = {"on", "1", "true", "yes"}
 NATURAL, WORKING = "natural", "working"
 HostPort = tuple[str, int | None]
+HTTP_MARK = "http://"  # an allowed host entry that may also be fetched over plain http
 LATER_DAYS_MAX = 30  # prompts `days_ago_0` … `days_ago_30` exist in every pack
 
 
@@ -30,15 +31,24 @@ class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
 
 
-def parse_hosts(entries: str | list[str] | tuple[str, ...] | set[str]) -> frozenset[HostPort]:
-    """`"a.example, B.example:8443"` → {("a.example", None), ("b.example", 8443)}."""
+def parse_hosts(entries: str | Iterable[str]) -> frozenset[HostPort]:
+    """`"a.example, B.example:8443"` → {("a.example", None), ("b.example", 8443)}.
+
+    Downloads are https only (they carry the account's Basic auth). An entry written
+    `http://host[:port]` also allows plain http there: it is kept as
+    `("http://host", port)` beside `("host", port)`.
+    """
     items = entries.split(",") if isinstance(entries, str) else entries
     hosts = set()
     for item in (entry.strip() for entry in items if entry.strip()):
-        parts = urlsplit(f"//{item}")
-        if not parts.hostname or parts.path or parts.username is not None:
+        plain_http = item.lower().startswith("http://")
+        parts = urlsplit(f"//{item[len('http://') :] if plain_http else item}")
+        if not parts.hostname or parts.path or parts.username is not None or "://" in item[8:]:
             raise ValueError(f"invalid host in RECORDING_HOSTS: {item!r}")
-        hosts.add((parts.hostname.rstrip("."), parts.port))
+        host = parts.hostname.rstrip(".")
+        hosts.add((host, parts.port))
+        if plain_http:
+            hosts.add((HTTP_MARK + host, parts.port))
     return frozenset(hosts)
 
 
@@ -127,6 +137,8 @@ class Settings:
         "RECORDING_HOSTS", _hosts, parse_hosts("api.twilio.com")
     )
     recordings_dir: Path | None = env("RECORDINGS_DIR", Path)
+    recordings_min_free_mb: int = env("RECORDINGS_MIN_FREE_MB", _whole(0), 200)
+    spool_dir: Path | None = env("IVR_SPOOL_DIR", Path)
     cache_dir: Path | None = env("IVR_CACHE_DIR", Path)
     xdg_cache_home: Path | None = env("XDG_CACHE_HOME", Path)
     hotline_tz: ZoneInfo = env("HOTLINE_TZ", _zone, ZoneInfo("Asia/Shanghai"))
@@ -143,6 +155,7 @@ class Settings:
     hotline_dept: str | None = env("HOTLINE_DEPT")
     recording_retention_days: int | None = env("RECORDING_RETENTION_DAYS", _whole(1))
     trusted_proxies: int = env("TRUSTED_PROXIES", _whole(0, 10), 0)
+    web_bind: str = env("WEB_BIND", default="127.0.0.1")  # read by the Procfile's gunicorn
     port: int = env("PORT", _whole(1, 65535), 5000)
     web_concurrency: int = env("WEB_CONCURRENCY", _whole(1), 2)
     web_threads: int = env("WEB_THREADS", _whole(1), 8)
@@ -245,7 +258,7 @@ def load_settings() -> Settings:
 def instance_dir() -> Path:
     """Folder for local state (SQLite file, development secrets); created on demand."""
     path = settings().instance_dir
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
 

@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3
 
-from storage.settings import HostPort, parse_hosts, settings
+from storage.settings import HTTP_MARK, HostPort, parse_hosts, settings
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,8 @@ class FetchResult:
 
 
 def allowed_hosts_from_env() -> frozenset[HostPort]:
-    """`RECORDING_HOSTS` (comma-separated `host[:port]`), default `api.twilio.com`."""
+    """`RECORDING_HOSTS` (comma-separated `host[:port]`, https only, or `http://host[:port]`
+    to allow plain http too), default `api.twilio.com`."""
     return settings().recording_hosts
 
 
@@ -102,8 +103,15 @@ def check_allowed(url: str, allowed: frozenset[HostPort]) -> Origin:
     except ValueError as error:
         log.warning("recording URL refused: %s", error)
         raise RecordingRefused(f"recording URL refused: {error}") from None
-    if (host, port) in allowed or (port == DEFAULT_PORTS[scheme] and (host, None) in allowed):
+    listed = host if scheme == "https" else HTTP_MARK + host
+    if (listed, port) in allowed or (port == DEFAULT_PORTS[scheme] and (listed, None) in allowed):
         return scheme, host, port
+    if scheme == "http" and ((host, port) in allowed or (host, None) in allowed):
+        log.warning("recording URL refused: %s is allowed over https only", host)
+        raise RecordingRefused(
+            f"recording host {host} is allowed over https only (list it as http://{host} "
+            "in RECORDING_HOSTS to allow plain http)"
+        )
     log.warning("recording URL refused: host %s:%s is not in RECORDING_HOSTS", host, port)
     raise RecordingRefused(f"recording host {host}:{port} is not in RECORDING_HOSTS")
 

@@ -220,9 +220,10 @@ class _refusals:
         return None
 
     def __exit__(self, kind, error, _traceback) -> bool:
+        from requests import RequestException
         from twilio.base.exceptions import TwilioException, TwilioRestException
 
-        if error is None or not isinstance(error, TwilioException):
+        if error is None or not isinstance(error, TwilioException | RequestException):
             return False
         if isinstance(error, TwilioRestException):
             code = f" (error {error.code})" if error.code else ""

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from flask import Response, abort, g, request
 
+from ivr.clean_input import as_sent
 from ivr.extensions import settings
 from ivr.telephony import CallRequest, Reply, Telephony
 from ivr.telephony import provider as provider_for
@@ -37,7 +38,8 @@ def verified(view: F) -> F:
         if not settings().webhooks_ready:
             log.error("webhook refused: TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL must be set")
             abort(403)
-        if not provider().verify(signed_url(), request.form, request.headers):
+        form = as_sent(request.form)  # what the provider signed, before input cleaning
+        if not provider().verify(signed_url(), form, request.headers):
             log.warning(
                 "webhook refused: bad signature for %s from %s", request.path, request.remote_addr
             )

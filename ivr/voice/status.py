@@ -8,11 +8,14 @@ from flask import Response
 
 from ivr.extensions import db_sessions
 from ivr.telephony.web import call_request, provider, respond, verified
-from ivr.voice import bp
+from ivr.voice import bp, kept
+from ivr.voice.kept import WEBHOOK_DB_WAIT_S
 from ivr.voice.survey import parties
 from storage.calls import CallDetails, end_survey, get_or_create_call, log_event
-from storage.db import transaction
+from storage.db import DATABASE_UNAVAILABLE, transaction
+from storage.kept import entry as kept_entry
 from storage.models import DISPOSITION_HUNG_UP, DISPOSITION_NOT_SERVED
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +31,21 @@ def status() -> Response:
         return respond(provider().nothing())
     caller, called = parties(inbound)
     details = CallDetails(caller=caller, called=called, call_status=call_status)
-    with transaction(db_sessions()) as session:
-        call = get_or_create_call(session, call_sid, details)
-        if inbound.caller_gone:
-            never = inbound.never_answered
-            disposition = DISPOSITION_NOT_SERVED if never else DISPOSITION_HUNG_UP
-            end_survey(session, call, disposition)
-        log_event(session, call, "status", call_status)
-        log.info("call %s status %s: disposition %s", call_sid, call_status, call.disposition)
+    disposition, received = None, utcnow()
+    if inbound.caller_gone:
+        never = inbound.never_answered
+        disposition = DISPOSITION_NOT_SERVED if never else DISPOSITION_HUNG_UP
+    try:
+        with transaction(db_sessions(), WEBHOOK_DB_WAIT_S) as session:
+            call = get_or_create_call(session, call_sid, details)
+            if disposition is not None:
+                end_survey(session, call, disposition)
+            log_event(session, call, "status", call_status)
+            log.info("call %s status %s: disposition %s", call_sid, call_status, call.disposition)
+    except DATABASE_UNAVAILABLE:
+        try:
+            kept.keep(kept_entry("status", call_sid, details, disposition=disposition, at=received))
+        except OSError:
+            log.exception("status of %s neither stored nor kept: 503 for Twilio", call_sid)
+            return Response("status not stored", status=503, mimetype="text/plain")
     return respond(provider().nothing())
