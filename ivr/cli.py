@@ -309,6 +309,7 @@ def dev_env(port: int) -> None:
     click.echo(dev_env_path())
 
 
+from ivr import cli_accounts  # noqa: E402, F401  (token list/revoke, user set-password)
 from ivr.cli_holidays import holidays  # noqa: E402
 
 main.add_command(holidays)

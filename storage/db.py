@@ -7,7 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -37,7 +37,7 @@ def _remaining_ms(default_ms: int) -> int:
 def instance_dir() -> Path:
     """Folder for local state (SQLite file, development secrets); created on demand."""
     path = Path(os.environ.get("IVR_INSTANCE_DIR", PROJECT_ROOT / "instance"))
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
 
@@ -125,6 +125,18 @@ class WriterTurn:
 _WRITER_TURNS: dict[Engine, WriterTurn] = {}
 
 
+def _private_sqlite_files(dbapi_connection) -> None:
+    """The database file and its WAL, shared-memory and lock files: owner only (0600)."""
+    row = dbapi_connection.execute("PRAGMA database_list").fetchone()
+    database = row[2] if row else ""
+    if not database:
+        return
+    for path in (database, f"{database}-wal", f"{database}-shm", f"{database}-writer.lock"):
+        with suppress(FileNotFoundError):
+            if os.stat(path).st_mode & 0o077:
+                os.chmod(path, 0o600)
+
+
 def _configure_sqlite(dbapi_connection, _record) -> None:
     # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
     dbapi_connection.isolation_level = None
@@ -134,6 +146,7 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    _private_sqlite_files(dbapi_connection)
 
 
 def _begin_immediate(connection) -> None:

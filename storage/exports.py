@@ -22,6 +22,7 @@ from storage.figures import RATES, FigureRow
 from storage.models import Callback, SpotCheck
 from storage.privacy import mask_number
 from storage.spotchecks import CHECKLIST
+from storage.text_safety import export_cell
 
 MAX_EXPORT_ROWS = 100_000
 CALL_HEADERS = (
@@ -114,16 +115,17 @@ def figure_rows(rows: Iterable[FigureRow]) -> list[tuple]:
 
 
 def to_csv(headers: Sequence[str], rows: Iterable[Sequence]) -> bytes:
-    """CSV text with a byte-order mark, one header line."""
+    """CSV text with a byte-order mark, one header line; cells never formulas."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(headers)
-    writer.writerows(rows)
+    writer.writerows([export_cell(value) for value in row] for row in rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 def to_xlsx(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence]]]) -> bytes:
-    """An XLSX workbook with one sheet per `(title, headers, rows)`, headers in bold."""
+    """An XLSX workbook with one sheet per `(title, headers, rows)`, headers in bold;
+    cells are text or numbers, never formulas."""
     book = Workbook()
     book.remove(book.active)
     for title, headers, rows in sheets:
@@ -132,7 +134,7 @@ def to_xlsx(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence]]]) -> 
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in rows:
-            sheet.append(list(row))
+            sheet.append([export_cell(value) for value in row])
         sheet.freeze_panes = "A2"
     out = io.BytesIO()
     book.save(out)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ivr.console import bp, error_page, labels
-from ivr.console.auth import current_user
+from ivr.console.auth import current_user, end_sessions_of
 from ivr.extensions import db_sessions
 from storage import admin
 from storage.db import transaction
@@ -118,10 +118,12 @@ def admin_create_user() -> Any:
 @admin_only
 def admin_change_user(user_id: int) -> Any:
     form = request.form
-    args = (user_id, form.get("role", ""), form.get("dept"), form.get("active") == "on")
-    return _change("user_change", f"user:{user_id}", admin.change_user, *args) or redirect(
-        url_for("console.admin_users")
-    )
+    active = form.get("active") == "on"
+    args = (user_id, form.get("role", ""), form.get("dept"), active)
+    refused = _change("user_change", f"user:{user_id}", admin.change_user, *args)
+    if refused is None and not active:
+        end_sessions_of(user_id)  # a disabled user is logged out everywhere, now
+    return refused or redirect(url_for("console.admin_users"))
 
 
 @bp.get("/admin/departments")
