@@ -307,3 +307,6 @@ def dev_env(port: int) -> None:
 
     ensure_dev_env(port)
     click.echo(dev_env_path())
+
+
+from ivr import cli_agents  # noqa: E402, F401  (registers `ivr agent …`)

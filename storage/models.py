@@ -312,6 +312,18 @@ class Department(Base):
     head: Mapped[User | None] = relationship()
 
 
+class Agent(Base):
+    """A hotline agent (话务员) by the code calls carry in `agent`, with a name to show."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    dept: Mapped[str | None] = mapped_column(String(64), index=True)  # a Department.code
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class CallbackEvent(Base):
     """Append-only history of a callback: every change and every refused attempt."""
 

@@ -1,0 +1,36 @@
+"""console names: agents (话务员) with the names the console shows for their codes
+
+Revision ID: 0011
+Revises: 0005
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import storage.types
+
+revision: str = "0011"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "agents",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("dept", sa.String(length=64), nullable=True),
+        sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_agents")),
+        sa.UniqueConstraint("code", name=op.f("uq_agents_code")),
+    )
+    op.create_index(op.f("ix_agents_dept"), "agents", ["dept"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_agents_dept"), table_name="agents")
+    op.drop_table("agents")
