@@ -28,7 +28,7 @@ ID_LIKE = re.compile(r"(CA|RE|T-CA)[0-9A-Za-z]+")
 class VisibleText(HTMLParser):
     """The text a reader sees: no script/style, no <code> (identifiers shown on purpose)."""
 
-    SKIP = {"script", "style", "code", "title"}
+    SKIP = frozenset({"script", "style", "code", "title"})
 
     def __init__(self) -> None:
         super().__init__()
