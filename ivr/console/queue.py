@@ -139,9 +139,17 @@ def reason_recording(call: Call) -> Recording | None:
 
 
 def render_detail(
-    callback_id: int, revealed: str | None = None, status: int = 200, audited: bool = False
+    callback_id: int,
+    revealed: str | None = None,
+    status: int = 200,
+    audited: bool = False,
+    problem: dict[str, Any] | None = None,
 ) -> Any:
-    """The callback page: call, rating, reason, number (masked), history, actions."""
+    """The callback page: call, rating, reason, number (masked), history, actions.
+
+    `problem` is a refused form (`form`, `message`, the `kept` values and files), shown
+    in place with what was typed.
+    """
     user = current_user()
     assert user is not None
     if not audited:
@@ -171,6 +179,7 @@ def render_detail(
             forms=_forms(cb, user),
             key=new_submission_key,
             results=("reached", "no_answer", "refused", "wrong_number"),
+            problem=problem or {"form": None, "kept": {}},
         )
     return page, status
 
