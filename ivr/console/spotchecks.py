@@ -9,16 +9,17 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ivr.console import bp
+from ivr.console import bp, labels
 from ivr.console.access import audit_action, supervisors_only
 from ivr.console.auth import current_user
 from ivr.console.figures import read_period
 from ivr.extensions import db_sessions
 from storage.db import transaction
-from storage.exports import SPOT_CHECK_HEADERS, spot_check_rows, to_csv, to_xlsx
+from storage.exports import SPOT_CHECK_COLUMNS, SPOT_CHECK_HEADERS, spot_check_rows, to_csv
 from storage.figures import Period
 from storage.models import Callback, SpotCheck, SpotCheckItem
 from storage.spotchecks import CHECKLIST, SpotCheckError, draw, report, score
+from storage.xlsx import Sheet, write_xlsx
 
 LIST_LIMIT = 100
 
@@ -135,7 +136,7 @@ def score_spot_check_item(check_id: int, item_id: int) -> Any:
 @supervisors_only
 def export_spot_check(check_id: int, fmt: str) -> Any:
     """A sample and its results as CSV or XLSX, for the report to the management body."""
-    from ivr.console.exports import FORMATS, download
+    from ivr.console.exports import FORMATS, download, new_spool, send_spooled
 
     if fmt not in FORMATS:
         abort(404)
@@ -143,9 +144,11 @@ def export_spot_check(check_id: int, fmt: str) -> Any:
         check = db.get(SpotCheck, check_id)
         if check is None:
             abort(404, description=f"没有编号为 {check_id} 的抽查。")
-        rows = spot_check_rows(db, check)
+        rows = spot_check_rows(db, check, labels.label, labels.names())
     audit_action(current_user(), "export", f"spot_check:{check_id}", detail={"format": fmt})
     name = f"抽查-{check_id}-{check.period_start}-{check.period_end}"
     if fmt == "csv":
         return download(to_csv(SPOT_CHECK_HEADERS, rows), fmt, name)
-    return download(to_xlsx([(f"抽查{check_id}", SPOT_CHECK_HEADERS, rows)]), fmt, name)
+    spool = new_spool()
+    write_xlsx(spool, [Sheet(f"抽查{check_id}", SPOT_CHECK_COLUMNS, rows)])
+    return send_spooled(spool, fmt, name)
