@@ -111,6 +111,8 @@ class SpotCheckItem(Base):
     scores: Mapped[dict[str, bool] | None] = mapped_column(JSON)  # checklist item → passed
     passed: Mapped[bool | None]
     finding: Mapped[str | None] = mapped_column(Text)
+    # Answers that differ from the record's fact: checklist item → {"fact", "reason"}.
+    overrides: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     scored_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     scored_by_name: Mapped[str | None] = mapped_column(String(64))
     scored_at: Mapped[datetime | None]

@@ -1,4 +1,5 @@
-"""console names: agents (话务员) with the names the console shows for their codes
+"""console names: agents (话务员) with the names the console shows for their codes;
+spot-check answers that override the record's fact
 
 Revision ID: 0011
 Revises: 0005
@@ -29,8 +30,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("code", name=op.f("uq_agents_code")),
     )
     op.create_index(op.f("ix_agents_dept"), "agents", ["dept"], unique=False)
+    with op.batch_alter_table("spot_check_items") as batch:
+        batch.add_column(sa.Column("overrides", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("spot_check_items") as batch:
+        batch.drop_column("overrides")
     op.drop_index(op.f("ix_agents_dept"), table_name="agents")
     op.drop_table("agents")
