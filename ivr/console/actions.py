@@ -15,7 +15,7 @@ from flask import flash, redirect, request, url_for
 from ivr.console import bp, error_page, labels, messages
 from ivr.console.auth import current_user, login_required
 from ivr.console.evidence import BadUpload, discard, read_uploads, store
-from ivr.console.queue import audit_refusal, check_access, render_detail
+from ivr.console.queue import audit_refusal, check_access, next_case, render_detail
 from ivr.extensions import db_sessions, redis_client
 from storage import callbacks as wf
 from storage.callback_steps import IllegalTransition, InvalidInput, NotAllowed, NotFound
@@ -82,7 +82,14 @@ def _answer(callback_id: int, outcome: wf.Outcome | tuple[str, int]) -> Any:
     if outcome.duplicate:
         flash("该表单已经提交过，未重复处理。")
     else:
-        flash(f"已保存。回访状态：{labels.label(outcome.state)}。")
+        flash(f"回访 #{callback_id} 已保存。回访状态：{labels.label(outcome.state)}。")
+    if request.form.get("then") == "next":
+        user = current_user()
+        following = next_case(user, callback_id) if user else None
+        if following is not None:
+            return redirect(url_for("console.callback", callback_id=following))
+        flash("队列中没有其他待处理的回访了。")
+        return redirect(url_for("console.queue"))
     return redirect(url_for("console.callback", callback_id=callback_id))
 
 

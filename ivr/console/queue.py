@@ -93,6 +93,16 @@ def queue() -> Any:
         )
 
 
+def next_case(user: User, after: int) -> int | None:
+    """The most urgent other active callback this user may work (for "save and next")."""
+    statement = select(Callback.id).where(Callback.state.in_(ACTIVE), Callback.id != after)
+    if user.role == ROLE_STAFF:
+        statement = statement.where(Callback.dept == user.dept)
+    order = func.coalesce(Callback.rectify_due_at, Callback.due_at)
+    with db_sessions()() as db:
+        return db.scalar(statement.order_by(order, Callback.id).limit(1))
+
+
 def load(db: Session, callback_id: int) -> Callback:
     """The callback with its call, or 404."""
     statement = (
