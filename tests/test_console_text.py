@@ -89,10 +89,18 @@ def pages(ids: dict[str, int]) -> dict[str, list[str]]:
         "/console/spot-checks",
         f"/console/spot-checks/{ids['spot_check']}",
         "/console/public/summary",
+        "/console/search?q=5678",
+        "/console/search?q=T-CAreal0001",
+        "/console/calls?page=3",
         "/console/no-such-page",
         "/",
     ]
-    staff = ["/console/queue", f"/console/callbacks/{ids['open_callback']}", "/console/figures"]
+    staff = [
+        "/console/queue",
+        f"/console/callbacks/{ids['open_callback']}",
+        "/console/figures",
+        "/console/search?q=5678",
+    ]
     admin = ["/console/admin/users", "/console/admin/departments"]
     return {"li": supervisor, "zhang": staff, "root": admin}
 

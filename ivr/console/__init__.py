@@ -139,6 +139,7 @@ def may_open(endpoint: str) -> bool:
 
 PAGE_ROLES = {
     "console.queue": ("staff", "supervisor"),
+    "console.search": ("staff", "supervisor"),
     "console.calls": ("supervisor",),
     "console.figures": ("supervisor",),
     "console.problems": ("supervisor",),
@@ -182,5 +183,6 @@ from ivr.console import (  # noqa: E402, F401
     figures,
     files,
     queue,
+    search,
     spotchecks,
 )

@@ -32,7 +32,7 @@ from storage.privacy import mask_number
 from storage.types import utcnow
 
 ACTIVE = (CALLBACK_OPEN, CALLBACK_CALLED_BACK)
-QUEUE_LIMIT = 300
+QUEUE_LIMIT = 100  # a page
 REVEALED = "number_revealed"
 
 
@@ -68,9 +68,13 @@ def queue() -> Any:
         state = "active"
         statement = statement.where(Callback.state.in_(ACTIVE))
     order = func.coalesce(Callback.rectify_due_at, Callback.due_at)
-    statement = statement.order_by(order, Callback.id).limit(QUEUE_LIMIT)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 10_000)
+    counted = select(func.count()).select_from(statement.subquery())
+    statement = statement.order_by(order, Callback.id)
+    statement = statement.offset((page - 1) * QUEUE_LIMIT).limit(QUEUE_LIMIT)
     now = utcnow()
     with db_sessions()() as db:
+        total = db.scalar(counted) or 0
         rows = []
         for cb in db.scalars(statement):
             left, late = labels.time_left(deadline(cb), now)
@@ -89,7 +93,9 @@ def queue() -> Any:
             rows=rows,
             state=state,
             states=CALLBACK_STATES,
-            limit=QUEUE_LIMIT,
+            page=page,
+            total=total,
+            pages=max(1, -(-total // QUEUE_LIMIT)),
         )
 
 
