@@ -61,6 +61,13 @@ class FigureDay(Base):
     rect_on_time: Mapped[int] = mapped_column(default=0)
     realname_bad: Mapped[int] = mapped_column(default=0)
     realname_followed: Mapped[int] = mapped_column(default=0)  # callback closed
+    served: Mapped[int] = mapped_column(default=0)  # calls an agent served (主动评价率's base)
+    # The five levels of the counted ratings (the distribution).
+    very_satisfied: Mapped[int] = mapped_column(default=0)
+    satisfied: Mapped[int] = mapped_column(default=0)
+    basically_satisfied: Mapped[int] = mapped_column(default=0)
+    dissatisfied: Mapped[int] = mapped_column(default=0)
+    very_dissatisfied: Mapped[int] = mapped_column(default=0)
 
 
 class FigureState(Base):

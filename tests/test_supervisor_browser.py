@@ -87,7 +87,7 @@ def test_supervisor_checks_a_month_of_figures(browser, live_server, sessions):
     sync_api.expect(tiles.locator("[data-figure=calls]")).to_have_text(str(total["calls"]))
     sync_api.expect(tiles.locator("[data-figure=rated]")).to_have_text(str(total["rated"]))
     expected_rates = {
-        "active_rate": percent(total["active"], total["rated"]),
+        "active_rate": percent(total["active"], total["served"]),
         "good_rate": percent(total["good"], total["rated"]),
         "bad_rate": percent(total["bad"], total["rated"]),
         "callback_rate": percent(total["cb_in_time"], total["cb_settled"]),

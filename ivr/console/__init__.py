@@ -183,6 +183,7 @@ from ivr.console import (  # noqa: E402, F401
     figures,
     files,
     queue,
+    scorecard,
     search,
     spotchecks,
 )

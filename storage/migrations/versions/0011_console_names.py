@@ -1,5 +1,6 @@
 """console names: agents (话务员) with the names the console shows for their codes;
-spot-check answers that override the record's fact
+spot-check answers that override the record's fact; served calls and the five levels
+in the daily figures
 
 Revision ID: 0011
 Revises: 0005
@@ -16,6 +17,14 @@ revision: str = "0011"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+FIGURE_COLUMNS = (
+    "served",
+    "very_satisfied",
+    "satisfied",
+    "basically_satisfied",
+    "dissatisfied",
+    "very_dissatisfied",
+)
 
 
 def upgrade() -> None:
@@ -32,9 +41,16 @@ def upgrade() -> None:
     op.create_index(op.f("ix_agents_dept"), "agents", ["dept"], unique=False)
     with op.batch_alter_table("spot_check_items") as batch:
         batch.add_column(sa.Column("overrides", sa.JSON(), nullable=True))
+    with op.batch_alter_table("figures_daily") as batch:
+        for name in FIGURE_COLUMNS:
+            batch.add_column(sa.Column(name, sa.Integer(), nullable=False, server_default="0"))
+    op.execute("DELETE FROM figures_state")  # the next refresh rebuilds every day
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("figures_daily") as batch:
+        for name in FIGURE_COLUMNS:
+            batch.drop_column(name)
     with op.batch_alter_table("spot_check_items") as batch:
         batch.drop_column("overrides")
     op.drop_index(op.f("ix_agents_dept"), table_name="agents")
