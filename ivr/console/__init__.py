@@ -140,6 +140,7 @@ def may_open(endpoint: str) -> bool:
 PAGE_ROLES = {
     "console.queue": ("staff", "supervisor"),
     "console.search": ("staff", "supervisor"),
+    "console.wallboard": ("staff", "supervisor"),
     "console.calls": ("supervisor",),
     "console.figures": ("supervisor",),
     "console.problems": ("supervisor",),
@@ -186,4 +187,5 @@ from ivr.console import (  # noqa: E402, F401
     scorecard,
     search,
     spotchecks,
+    wallboard,
 )
