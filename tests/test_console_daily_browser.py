@@ -120,3 +120,23 @@ def test_staff_work_the_queue_on_a_phone(browser, live_server, seeded):
     )
     assert no_horizontal_scroll(page)
     shot(page, "callback-next-phone")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_figures_lead_to_the_calls_behind_them(browser, live_server, seeded, size):
+    page = open_as(browser, live_server, "li", size)
+    page.goto(f"{live_server}/console/figures")
+    sync_api.expect(page.locator("#definitions")).to_contain_text("主动评价率")
+    shot(page, f"figures-{size}")
+    page.goto(f"{live_server}/console/figures?group=agent")
+    shot(page, f"figures-agents-{size}")
+    page.locator("#figures-table tbody a").first.click()
+    sync_api.expect(page.locator("h1")).to_contain_text("话务员评价卡")
+    shot(page, f"agent-scorecard-{size}")
+    page.goto(f"{live_server}/console/figures")
+    page.locator("table.levels a", has_text="非常不满意").click()
+    sync_api.expect(page.locator("h1")).to_contain_text("来电记录")
+    levels = page.locator("table.calls tbody tr td:nth-child(7)").all_inner_texts()
+    assert levels and all(level.startswith("非常不满意") for level in levels)
+    if size == "phone":
+        assert no_horizontal_scroll(page)

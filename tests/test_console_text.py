@@ -86,6 +86,7 @@ def pages(ids: dict[str, int]) -> dict[str, list[str]]:
         "/console/figures?group=week&date_from=2026-01-01&date_to=2026-12-31",
         "/console/figures?group=month&date_from=2025-01-01&date_to=2026-12-31",
         "/console/problems",
+        "/console/wallboard",
         "/console/agents/A0101",
         "/console/figures?group=day",
         "/console/spot-checks",
