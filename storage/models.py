@@ -88,7 +88,10 @@ class Call(Base):
 
     __tablename__ = "calls"
     # The default-rating sweep looks for unrated calls by age.
-    __table_args__ = (Index("ix_calls_disposition_created_at", "disposition", "created_at"),)
+    __table_args__ = (
+        Index("ix_calls_disposition_created_at", "disposition", "created_at"),
+        Index("ix_calls_agent_created_at", "agent", "created_at"),  # an agent's scorecard
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)

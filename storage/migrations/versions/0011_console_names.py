@@ -45,9 +45,11 @@ def upgrade() -> None:
         for name in FIGURE_COLUMNS:
             batch.add_column(sa.Column(name, sa.Integer(), nullable=False, server_default="0"))
     op.execute("DELETE FROM figures_state")  # the next refresh rebuilds every day
+    op.create_index("ix_calls_agent_created_at", "calls", ["agent", "created_at"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_calls_agent_created_at", table_name="calls")
     with op.batch_alter_table("figures_daily") as batch:
         for name in FIGURE_COLUMNS:
             batch.drop_column(name)
