@@ -63,15 +63,15 @@ def board(session: Session, now: datetime, dept: str | None = None) -> list[Dept
     deadline = func.coalesce(Callback.rectify_due_at, Callback.due_at)
     active = Callback.state.in_(ACTIVE)
     statement = select(
-        func.coalesce(Callback.dept, "").label("dept"),
+        Callback.dept.label("dept"),
         _count(Callback.state == CALLBACK_OPEN).label("open"),
         _count(and_(active, deadline >= now, deadline < now + SOON)).label("due_soon"),
         _count(and_(active, deadline < now)).label("overdue"),
-    ).group_by(func.coalesce(Callback.dept, ""))
+    ).group_by(Callback.dept)
     if dept:
         statement = statement.where(Callback.dept == dept)
     boards = {
-        row.dept: DeptBoard(row.dept, row.open, row.due_soon, row.overdue)
+        row.dept or "": DeptBoard(row.dept or "", row.open, row.due_soon, row.overdue)
         for row in session.execute(statement)
     }
     today = local_day(now)
@@ -88,13 +88,13 @@ def clusters(
 ) -> list[Alert]:
     """Departments and themes with at least `threshold` bad ratings in the last 24 hours."""
     statement = (
-        select(func.coalesce(Callback.dept, ""), func.count(Callback.id))
+        select(Callback.dept, func.count(Callback.id))
         .where(Callback.created_at >= now - DAY)
-        .group_by(func.coalesce(Callback.dept, ""))
+        .group_by(Callback.dept)
     )
     if dept:
         statement = statement.where(Callback.dept == dept)
-    alerts = [Alert("dept", key, count) for key, count in session.execute(statement)]
+    alerts = [Alert("dept", key or "", count) for key, count in session.execute(statement)]
     alerts = [a for a in alerts if a.count >= threshold]
     days = Period(local_day(now - DAY), local_day(now))
     for theme in group(remarks(session, days, dept)):
