@@ -25,12 +25,16 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
 
     from ivr import api, extensions, health, metrics, openapi, prompt_files, sms, voice
+    from ivr.clean_input import clean_requests
     from ivr.console import bp as console_bp
     from ivr.proxies import trust_proxies
+    from ivr.web_security import init_security
 
     trust_proxies(app)
+    clean_requests(app)
 
     extensions.init_app(app, settings)
+    init_security(app, settings)
     app.register_blueprint(voice.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(prompt_files.bp)

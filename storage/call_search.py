@@ -22,6 +22,9 @@ LANGS = ("zh-CN", "ko-KR", "en-US")
 MAX_RANGE_DAYS = 3660
 
 
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2199, 12, 31)  # any call's day, with room
+
+
 class FilterError(ValueError):
     """A filter value that makes no sense; the message (Chinese) says which and why."""
 
@@ -55,9 +58,12 @@ def _day(raw: str, name: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise FilterError(f"{name}不是有效日期（格式 2026-11-28）：{raw[:20]}") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise FilterError(f"{name}超出范围（{FIRST_DAY.year} 年至 {LAST_DAY.year} 年）：{raw[:20]}")
+    return day
 
 
 def _choice(raw: str, allowed: tuple[str, ...], name: str) -> str:

@@ -29,6 +29,7 @@ from storage.models import (
     Rating,
 )
 from storage.outbox import add_job
+from storage.text_safety import strip_control
 from storage.types import utcnow
 
 CALLBACK_DUE_AFTER = timedelta(hours=48)
@@ -47,6 +48,15 @@ class CallDetails:
     tickets: tuple[str, ...] = ()
     call_status: str | None = None
     dial_call_status: str | None = None
+
+    def __post_init__(self) -> None:
+        """Whatever the source (webhook, API JSON), no control characters are kept."""
+        for name in ("caller", "called", "lang", "agent", "dept"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, strip_control(value) or None)
+        tickets = tuple(t for t in (strip_control(t) for t in self.tickets) if t)
+        object.__setattr__(self, "tickets", tickets)
 
 
 def get_or_create_call(session: Session, call_sid: str, details: CallDetails) -> Call:
@@ -107,6 +117,21 @@ def callback_dept(call: Call) -> str | None:
     return (os.environ.get("HOTLINE_DEPT") or "").strip() or call.dept
 
 
+def open_callback(session: Session, call: Call, rating_id: int, now: datetime) -> None:
+    """Open the callback of a bad rating given at `now`: due 48 hours later."""
+    session.add(
+        Callback(
+            call_id=call.id,
+            rating_id=rating_id,
+            dept=callback_dept(call),
+            state=CALLBACK_OPEN,
+            due_at=now + CALLBACK_DUE_AFTER,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
 def record_rating(
     session: Session,
     call: Call,
@@ -146,17 +171,7 @@ def record_rating(
     call.disposition = DISPOSITION_RATED
     call.updated_at = now
     if category == "bad":
-        session.add(
-            Callback(
-                call_id=call.id,
-                rating_id=rating_id,
-                dept=callback_dept(call),
-                state=CALLBACK_OPEN,
-                due_at=now + CALLBACK_DUE_AFTER,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        open_callback(session, call, rating_id, now)
     log_event(session, call, "rated", f"{level} ({source})")
     if linked:
         close_partners(session, call, now, linked)

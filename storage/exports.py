@@ -27,6 +27,7 @@ from storage.figures import RATES, FigureRow
 from storage.models import Call, Callback, CallTicket, Rating, SpotCheck
 from storage.privacy import mask_number
 from storage.spotchecks import CHECKLIST
+from storage.text_safety import export_cell
 from storage.xlsx import DATE_TIME, PERCENT, Column
 
 MAX_EXPORT_ROWS = 100_000
@@ -192,7 +193,7 @@ def _csv_value(value: Any) -> Any:
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, float):
         return f"{value * 100:.1f}%"
-    return "" if value is None else value
+    return "" if value is None else export_cell(value)
 
 
 def to_csv(headers: Sequence[str], rows: Iterable[Sequence]) -> bytes:

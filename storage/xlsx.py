@@ -1,6 +1,7 @@
 """Spreadsheets a report can be built on: typed cells, widths, frozen header, filters.
 
-Written with openpyxl's write-only mode into a file: rows go to disk as they come, so a
+Text cells are made safe (`storage.text_safety.export_cell`: never a formula). Written
+with openpyxl's write-only mode into a file: rows go to disk as they come, so a
 sheet of 100,000 rows never sits in memory.
 """
 
@@ -14,6 +15,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+
+from storage.text_safety import export_cell
 
 DATE_TIME = "yyyy-mm-dd hh:mm"
 DATE = "yyyy-mm-dd"
@@ -65,7 +68,7 @@ def _write_sheet(book: Workbook, sheet: Sheet) -> int:
     formats = [(n, c.number_format) for n, c in enumerate(sheet.columns) if c.number_format]
     count = 0
     for row in sheet.rows:
-        values: list[Any] = list(row)
+        values: list[Any] = [export_cell(value) for value in row]
         for n, number_format in formats:
             if values[n] is not None and values[n] != "":
                 cell = WriteOnlyCell(ws, values[n])

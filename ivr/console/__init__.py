@@ -1,47 +1,29 @@
 """The workbench (回访工作台): a server-rendered Chinese console for callback queues.
 
-Sessions are Flask's signed cookie (HttpOnly, SameSite=Lax, Secure behind https); every
-POST carries the per-session CSRF token (`csrf_token()` in templates).
+Sessions live in Redis (Flask-Session; the cookie holds only a random id: HttpOnly,
+SameSite=Lax, Secure behind https); every POST carries the session's CSRF token
+(Flask-WTF, `console_csrf_token()` in templates). See `ivr/web_security.py`.
 """
 
 from __future__ import annotations
 
-import hmac
+import logging
 import secrets
-from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, session
-from flask.blueprints import BlueprintSetupState
+from flask import Blueprint, abort, render_template, request
+from flask_wtf.csrf import CSRFError, generate_csrf
+from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from ivr.console import labels, messages
+from ivr.web_security import csrf
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
-CSRF_FIELD = "csrf_token"
-SESSION_LIFETIME = timedelta(hours=12)
-
-
-@bp.record_once
-def _configure(state: BlueprintSetupState) -> None:
-    """Harden the session cookie; Secure when the public URL is https."""
-    settings = state.app.config["IVR_SETTINGS"]
-    secure = bool(settings.public_base_url and settings.public_base_url.startswith("https://"))
-    state.app.config.update(
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=secure,
-        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
-    )
-
-
-def csrf_token() -> str:
-    """This session's CSRF token, made on first use."""
-    token = session.get(CSRF_FIELD)
-    if not token:
-        token = session[CSRF_FIELD] = secrets.token_urlsafe(32)
-    return token
+CSRF_EXPIRED = "页面已过期，请刷新页面后重新提交。"
 
 
 def new_submission_key() -> str:
@@ -51,7 +33,8 @@ def new_submission_key() -> str:
 
 @bp.app_template_global()
 def console_csrf_token() -> str:
-    return csrf_token()
+    """This session's CSRF token (Flask-WTF), for the forms' hidden `csrf_token` field."""
+    return generate_csrf()
 
 
 @bp.before_request
@@ -62,10 +45,11 @@ def _check_csrf() -> None:
     from ivr.console.evidence import widen_upload_limit
 
     widen_upload_limit()
-    expected = session.get(CSRF_FIELD)
-    given = request.form.get(CSRF_FIELD, "")
-    if not expected or not hmac.compare_digest(str(expected), given):
-        abort(400, description="页面已过期或来源不明，为安全起见未保存。请刷新页面后重新提交。")
+    try:
+        csrf.protect()
+    except CSRFError as error:
+        log.warning("console %s refused: %s", request.path, error.description)
+        abort(400, description=CSRF_EXPIRED)
 
 
 @bp.before_request
@@ -86,6 +70,9 @@ def error_page(status: int, title: str, message: str) -> tuple[str, int]:
 def _http_error(error: HTTPException) -> Any:
     """The console's HTTP errors (400, 403, 404, 413, 429 …) as Chinese pages."""
     status = error.code or 500
+    if isinstance(getattr(error, "original_exception", None), RedisError):
+        log.error("console %s: Redis (sessions) unavailable", request.path)
+        return error_page(503, "服务暂不可用", "登录服务暂不可用，请稍后再试。")
     if status == 413:
         _audit_oversized_upload()
     title = labels.HTTP_TITLES.get(status, "出错了")
@@ -145,6 +132,7 @@ PAGE_ROLES = {
     "console.figures": ("supervisor",),
     "console.problems": ("supervisor",),
     "console.spot_checks": ("supervisor",),
+    "console.verification": ("supervisor",),
     "console.public_summary": ("supervisor", "admin"),
     "console.admin_users": ("admin",),
     "console.admin_departments": ("admin",),
@@ -183,7 +171,9 @@ from ivr.console import (  # noqa: E402, F401
     exports,
     figures,
     files,
+    password,
     queue,
+    review,
     scorecard,
     search,
     spotchecks,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ivr.console import bp, messages
-from ivr.console.auth import current_user
+from ivr.console.auth import current_user, end_sessions_of
 from ivr.extensions import db_sessions
 from storage import admin
 from storage.db import transaction
@@ -134,10 +134,13 @@ def admin_create_user() -> Any:
 @admin_only
 def admin_change_user(user_id: int) -> Any:
     form = request.form
-    args = (user_id, form.get("role", ""), form.get("dept"), form.get("active") == "on")
+    active = form.get("active") == "on"
+    args = (user_id, form.get("role", ""), form.get("dept"), active)
     error = _try("user_change", f"user:{user_id}", admin.change_user, *args)
     if error is not None:
         return _users_page(change_errors={user_id: _chinese(error)})
+    if not active:
+        end_sessions_of(user_id)  # a disabled user is logged out everywhere, now
     flash("已保存。")
     return redirect(url_for("console.admin_users"))
 

@@ -12,6 +12,7 @@ from ivr.console import bp
 from ivr.console.access import audit_action, may_hear, refuse, supervisors_only
 from ivr.console.auth import current_user, login_required
 from ivr.console.files import audio_type
+from ivr.console.playback import starts_playback
 from ivr.extensions import db_sessions
 from storage.call_search import (
     CATEGORIES,
@@ -161,12 +162,6 @@ def reveal_call_number(call_id: int) -> Any:
     return render_call(call_id, revealed=number or "（无号码）")
 
 
-def _playback_starts() -> bool:
-    """A request from the start of the file (a new playback, not a later range of it)."""
-    wanted = request.headers.get("Range", "")
-    return not wanted or wanted.replace(" ", "").startswith("bytes=0-")
-
-
 @bp.get("/recordings/<int:recording_id>/audio")
 @login_required(roles=ROLES)  # every role logged in; `may_hear` decides, refusals audited
 def recording_audio(recording_id: int) -> Any:
@@ -186,7 +181,7 @@ def recording_audio(recording_id: int) -> Any:
     store = file_store()
     if not key or not store.exists(key):
         abort(404, description="录音文件不存在或已按保存期限清理。")
-    if _playback_starts():
+    if starts_playback(user, target):
         audit_action(user, "listen", target, detail={"call_id": call.id})
     with store.open(key) as head:
         mimetype = audio_type(head.read(4))

@@ -11,6 +11,7 @@ from ivr.console import bp, labels
 from ivr.console.access import supervisors_only
 from ivr.console.chart import trend_svg
 from ivr.extensions import db_sessions
+from storage.call_search import FIRST_DAY, LAST_DAY
 from storage.deadlines import local_day
 from storage.figures import (
     GROUPS,
@@ -69,6 +70,11 @@ def read_period(args: Any) -> tuple[Period, str | None]:
         period = Period(start, end)
     except ValueError:
         return default, "日期无效或结束日期早于开始日期，已显示本月数据。"
+    if not (FIRST_DAY <= start <= LAST_DAY and FIRST_DAY <= end <= LAST_DAY):
+        return (
+            default,
+            f"日期超出范围（{FIRST_DAY.year} 年至 {LAST_DAY.year} 年），已显示本月数据。",
+        )
     if (end - start).days > MAX_DAYS:
         return default, "日期范围过大（最多十年），已显示本月数据。"
     return period, None

@@ -3,7 +3,7 @@ spot-check answers that override the record's fact; served calls and the five le
 in the daily figures
 
 Revision ID: 0011
-Revises: 0005
+Revises: 0007
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0011"
-down_revision: str | None = "0005"
+down_revision: str | None = "0007"  # was "0005"; re-chained after merging main
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 FIGURE_COLUMNS = (
