@@ -6,7 +6,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from flask import Flask
+from flask import Flask, redirect, url_for
 
 from ivr.config import Settings
 from ivr.logging_setup import configure_logging
@@ -44,6 +44,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(metrics.bp)
     metrics.time_webhooks(app)
     app.register_blueprint(console_bp)
+    app.add_url_rule("/", "root", lambda: redirect(url_for("console.home")))
     if not settings.webhooks_ready:
         log.error(
             "Twilio webhooks are DISABLED (every request gets 403): set TWILIO_AUTH_TOKEN and "
