@@ -15,7 +15,7 @@ def create_app() -> Flask:
     """Build the app from the environment (`storage.settings`).
 
     Settings are read and checked here: a bad one stops the web process at start."""
-    from flask import Flask
+    from flask import Flask, redirect, url_for
 
     from ivr.config import secret_key
     from ivr.logging_setup import configure_logging
@@ -49,6 +49,7 @@ def create_app() -> Flask:
     app.register_blueprint(metrics.bp)
     metrics.time_webhooks(app)
     app.register_blueprint(console_bp)
+    app.add_url_rule("/", "root", lambda: redirect(url_for("console.home")))
     if not settings.webhooks_ready:
         log.error(
             "Twilio webhooks are DISABLED (every request gets 403): set TWILIO_AUTH_TOKEN and "

@@ -23,6 +23,7 @@ from sqlalchemy import and_, case, delete, func, insert, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from callflows.vocabulary import LEVELS
 from storage.db import transaction
 from storage.deadlines import end_of_day, hotline_tz, local_day, start_of_day
 from storage.models import (
@@ -30,6 +31,8 @@ from storage.models import (
     CALLBACK_NOT_ADOPTED,
     CALLBACK_OPEN,
     CALLBACK_UNREACHABLE,
+    DISPOSITION_NOT_SERVED,
+    KIND_LATER,
     RESOLUTION_RECTIFY_5D,
     RESOLUTION_RECTIFY_15D,
     SERVICE_KINDS,
@@ -109,6 +112,10 @@ def _day_statement(day: date, tz: ZoneInfo):
             ).label("rect_on_time"),
             _count(real_name).label("realname_bad"),
             _count(and_(real_name, Callback.state == CALLBACK_CLOSED)).label("realname_followed"),
+            _count(and_(Call.disposition != DISPOSITION_NOT_SERVED, Call.kind != KIND_LATER)).label(
+                "served"
+            ),
+            *(_count(and_(counted, Rating.level == level)).label(level) for level in LEVELS),
         )
         .select_from(Call)
         .outerjoin(Rating, Rating.call_id == Call.id)

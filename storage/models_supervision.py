@@ -61,6 +61,13 @@ class FigureDay(Base):
     rect_on_time: Mapped[int] = mapped_column(default=0)
     realname_bad: Mapped[int] = mapped_column(default=0)
     realname_followed: Mapped[int] = mapped_column(default=0)  # callback closed
+    served: Mapped[int] = mapped_column(default=0)  # calls an agent served (主动评价率's base)
+    # The five levels of the counted ratings (the distribution).
+    very_satisfied: Mapped[int] = mapped_column(default=0)
+    satisfied: Mapped[int] = mapped_column(default=0)
+    basically_satisfied: Mapped[int] = mapped_column(default=0)
+    dissatisfied: Mapped[int] = mapped_column(default=0)
+    very_dissatisfied: Mapped[int] = mapped_column(default=0)
 
 
 class FigureState(Base):
@@ -111,6 +118,8 @@ class SpotCheckItem(Base):
     scores: Mapped[dict[str, bool] | None] = mapped_column(JSON)  # checklist item → passed
     passed: Mapped[bool | None]
     finding: Mapped[str | None] = mapped_column(Text)
+    # Answers that differ from the record's fact: checklist item → {"fact", "reason"}.
+    overrides: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     scored_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     scored_by_name: Mapped[str | None] = mapped_column(String(64))
     scored_at: Mapped[datetime | None]

@@ -160,6 +160,7 @@ class Settings:
     web_concurrency: int = env("WEB_CONCURRENCY", _whole(1), 2)
     web_threads: int = env("WEB_THREADS", _whole(1), 8)
     log_level: str = env("LOG_LEVEL", _log_level, "INFO")
+    wallboard_cluster_threshold: int = env("WALLBOARD_CLUSTER_THRESHOLD", _whole(2), 5)
     # `VOSK_MODEL_<LANG>` of every language pack: {"ko-KR": Path(...)}
     vosk_models: dict[str, Path] = field(default_factory=dict, compare=False)
 

@@ -81,6 +81,8 @@ def keep(entry: dict, folder: Path | None = None) -> None:
 def pending(folder: Path | None = None) -> list[Path]:
     """Spool files holding entries not yet applied (being written or being drained)."""
     folder = folder or spool_dir()
+    if not folder.is_dir():  # removed under a running process: nothing kept there
+        return []
     return sorted(p for p in folder.iterdir() if p.name.endswith(SUFFIX) or DRAINING in p.name)
 
 

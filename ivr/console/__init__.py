@@ -16,7 +16,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
-from ivr.console import labels
+from ivr.console import labels, messages
 from ivr.web_security import csrf
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,13 @@ def _check_csrf() -> None:
     except CSRFError as error:
         log.warning("console %s refused: %s", request.path, error.description)
         abort(400, description=CSRF_EXPIRED)
+
+
+@bp.before_request
+def _load_names() -> None:
+    """Read department and agent names before any page opens its own session (SQLite
+    takes its write lock when a session begins: a second one inside would wait)."""
+    labels.names()
 
 
 def error_page(status: int, title: str, message: str) -> tuple[str, int]:
@@ -92,8 +99,68 @@ def _is_default(error: HTTPException) -> bool:
     return error.description == type(error).description
 
 
+MACHINE_PATHS = ("/api/", "/voice/", "/sms/", "/prompts/", "/metrics", "/healthz")
+
+
+@bp.app_errorhandler(404)
+@bp.app_errorhandler(405)
+@bp.app_errorhandler(500)
+def _app_error(error: Exception) -> Any:
+    """Unknown pages (and crashes) outside the console's routes, in the console's layout;
+    the machine interfaces (API, webhooks, metrics) keep their own answers."""
+    status = error.code if isinstance(error, HTTPException) and error.code else 500
+    if request.path.startswith(MACHINE_PATHS):
+        return error if isinstance(error, HTTPException) else ("", 500)
+    title = labels.HTTP_TITLES.get(status, "出错了")
+    return error_page(status, title, labels.HTTP_MESSAGES[status])
+
+
+@bp.app_template_global()
+def may_open(endpoint: str) -> bool:
+    """Whether the signed-in user's role may open a page (menus show only those)."""
+    from ivr.console.auth import current_user
+
+    user = current_user()
+    return user is not None and user.role in PAGE_ROLES.get(endpoint, ())
+
+
+PAGE_ROLES = {
+    "console.queue": ("staff", "supervisor"),
+    "console.search": ("staff", "supervisor"),
+    "console.wallboard": ("staff", "supervisor"),
+    "console.calls": ("supervisor",),
+    "console.figures": ("supervisor",),
+    "console.problems": ("supervisor",),
+    "console.spot_checks": ("supervisor",),
+    "console.verification": ("supervisor",),
+    "console.public_summary": ("supervisor", "admin"),
+    "console.admin_users": ("admin",),
+    "console.admin_departments": ("admin",),
+}
+
 bp.add_app_template_filter(labels.local_time, "local_time")
 bp.add_app_template_filter(labels.label, "label")
+bp.add_app_template_filter(labels.dept_name, "dept_name")
+bp.add_app_template_filter(labels.agent_name, "agent_name")
+bp.add_app_template_filter(labels.figure_key, "figure_key")
+bp.add_app_template_filter(labels.recording_state, "recording_state")
+bp.add_app_template_filter(messages.actor, "actor")
+bp.add_app_template_filter(messages.translate, "workflow_text")
+bp.add_app_template_filter(messages.call_event_text, "call_event")
+bp.add_app_template_global(labels.names, "console_names")
+
+
+@bp.app_template_global()
+def audit_text(entry: Any) -> dict[str, str]:
+    """An audit entry's action, target and detail as Chinese text."""
+    names = labels.names()
+    return {
+        "action": messages.AUDIT_ACTIONS.get(entry.action, labels.label(entry.action)),
+        "target": messages.audit_target(entry.target, names),
+        "detail": messages.audit_line(entry.action, entry.detail, names),
+        "who": messages.actor(entry.username),
+    }
+
 
 # Routes: the workbench, administration, then the supervisors' pages.
 from ivr.console import (  # noqa: E402, F401
@@ -107,5 +174,8 @@ from ivr.console import (  # noqa: E402, F401
     password,
     queue,
     review,
+    scorecard,
+    search,
     spotchecks,
+    wallboard,
 )

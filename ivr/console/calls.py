@@ -16,7 +16,7 @@ from ivr.console.auth import current_user, login_required
 from ivr.console.files import audio_type
 from ivr.console.playback import starts_playback
 from ivr.extensions import db_sessions
-from storage.call_search import CallFilter, FilterError, parse_filter, search
+from storage.call_search import CallFilter, FilterError, count, parse_filter, search
 from storage.db import transaction
 from storage.files import file_store
 from storage.models import (
@@ -57,17 +57,19 @@ def calls() -> Any:
     except FilterError as problem:
         wanted, error, status = CallFilter(), str(problem), 400
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
-    statement = search(wanted).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+    statement = search(wanted).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
     with db_sessions()() as db:
+        total = (db.scalar(count(wanted)) or 0) if error is None else 0
         found = list(db.scalars(statement)) if error is None else []
-        rows = [{"call": call, "caller": mask_number(call.caller)} for call in found[:PAGE_SIZE]]
+        rows = [{"call": call, "caller": mask_number(call.caller)} for call in found]
         html = render_template(
             "console/calls.html",
             rows=rows,
             f=wanted,
             args=wanted.query_args(),
             page=page,
-            more=len(found) > PAGE_SIZE,
+            total=total,
+            pages=max(1, -(-total // PAGE_SIZE)),
             error=error,
             **filter_choices(),
         )
