@@ -46,13 +46,15 @@ CALLBACK_OPEN = "open"  # waiting for the callback (due 48 h after the rating)
 CALLBACK_CALLED_BACK = "called_back"  # caller reached; verdict and rectification under way
 CALLBACK_CLOSED = "closed"  # resolved and fed back to the caller
 CALLBACK_NOT_ADOPTED = "not_adopted"  # mistaken or malicious, approved by a supervisor
-CALLBACK_UNREACHABLE = "unreachable"  # no usable number, or not reached after the attempts
+CALLBACK_UNREACHABLE = "unreachable"  # not reached after attempts spread over days
+CALLBACK_ANONYMOUS = "anonymous"  # no caller number: nobody to call back, counted apart
 CALLBACK_STATES = (
     CALLBACK_OPEN,
     CALLBACK_CALLED_BACK,
     CALLBACK_CLOSED,
     CALLBACK_NOT_ADOPTED,
     CALLBACK_UNREACHABLE,
+    CALLBACK_ANONYMOUS,
 )
 
 # Verdicts once the caller is reached (contract: `resolution`), domain.md rule 7.
@@ -230,10 +232,28 @@ class Callback(Base):
     evidence: Mapped[list[str] | None] = mapped_column(JSON)  # file keys (storage/files.py)
     feedback: Mapped[str | None] = mapped_column(String(16))  # the caller's, on the result
     closed_at: Mapped[datetime | None]
+    # The clocks (storage/clocks.py): every deadline counts from `clock_start_at`, the
+    # moment the 差评 was forwarded (or the supervisor's reopening); `round` counts reopenings.
+    clock_start_at: Mapped[datetime | None]
+    contact_due_at: Mapped[datetime | None]  # first contact (1 working day), where configured
+    contact_overdue: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    round: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # Failed attempts counted toward `unreachable` (spaced, spread over days), as UTC ISO.
+    attempt_times: Mapped[list[str] | None] = mapped_column(JSON)
+    # The named person (专人) who owns the case.
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # "<step>:<round>" once the assignee was told the step is due within 4 hours.
+    due_soon_sent: Mapped[str | None] = mapped_column(String(32))
 
     call: Mapped[Call] = relationship(back_populates="callback")
     rating: Mapped[Rating] = relationship()
     events: Mapped[list[CallbackEvent]] = relationship(order_by="CallbackEvent.id", viewonly=True)
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    consults: Mapped[list[CallbackConsult]] = relationship(
+        order_by="CallbackConsult.id", viewonly=True
+    )
 
 
 class CallEvent(Base):
@@ -296,6 +316,7 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    phone: Mapped[str | None] = mapped_column(String(32))  # for SMS notifications
 
 
 class Department(Base):
@@ -359,6 +380,8 @@ class Notification(Base):
     """A message to a user (escalations) or to the management body (not adopted)."""
 
     __tablename__ = "notifications"
+    # The inbox counts a user's unread notifications.
+    __table_args__ = (Index("ix_notifications_user_id_read_at", "user_id", "read_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
@@ -374,6 +397,45 @@ class Notification(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
+
+
+class CallbackConsult(Base):
+    """A department consulted (会商) on a complex case: it sees the case and adds notes."""
+
+    __tablename__ = "callback_consults"
+    __table_args__ = (UniqueConstraint("callback_id", "dept"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    callback_id: Mapped[int] = mapped_column(ForeignKey("callbacks.id", ondelete="CASCADE"))
+    dept: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Delivery states of a notification on a channel.
+DELIVERY_PENDING = "pending"  # queued, or failed and to be retried
+DELIVERY_SENT = "sent"
+DELIVERY_FAILED = "failed"  # given up after the attempts (last_error says why)
+
+
+class NotificationDelivery(Base):
+    """One notification sent on one channel (SMS to a person, or the group robot webhook)."""
+
+    __tablename__ = "notification_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
+    notification_id: Mapped[int | None] = mapped_column(
+        ForeignKey("notifications.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))  # sms or webhook
+    target: Mapped[str | None] = mapped_column(String(64))  # masked number, or the robot
+    text: Mapped[str] = mapped_column(Text)
+    mentions: Mapped[list[str] | None] = mapped_column(JSON)  # phone numbers to @ (robot)
+    status: Mapped[str] = mapped_column(String(16), default=DELIVERY_PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
 
 
 # Reminders, opt-outs and closure surveys live in their own

@@ -117,6 +117,8 @@ from ivr.console import (  # noqa: E402, F401
     exports,
     figures,
     files,
+    inbox,
+    owners,
     queue,
     spotchecks,
 )

@@ -38,6 +38,19 @@ MESSAGES = {
     "this form was submitted for another": "该表单属于另一条回访，请刷新页面。",
     "a callback of department": "此回访不属于您的部门，您无权处理（已记录）。",
     "the callback is": "回访当前状态不允许此操作。",
+    "only a supervisor or the head assigns": "只有主管或部门负责人可以指派。",
+    "choose an active staff member": "请选择本部门在岗的承办人员。",
+    "the case is already assigned to this person": "该回访已由此人负责。",
+    "the case is already assigned": "该回访已有负责人；如需改派，请联系部门负责人。",
+    "say why the case is reassigned": "改派须说明理由。",
+    "only the department's staff take": "只有本部门承办人员可以认领。",
+    "only a supervisor reopens": "只有主管可以重新打开回访。",
+    "say why the case is reopened": "重新打开须说明理由。",
+    "name the departments consulted": "选择「15 日内整改（情况复杂）」须勾选会商部门（本部门以外至少一个）。",
+    "unknown department consulted": "所选会商部门不存在。",
+    "departments are consulted on the 15-day": "只有「15 日内整改（情况复杂）」需要选择会商部门。",
+    "not consulted on this case": "您的部门未参与此回访的会商，无权查看或填写（已记录）。",
+    "write the note": "请填写会商意见。",
 }
 
 
@@ -106,7 +119,10 @@ def verdict(callback_id: int) -> Any:
     """Record the verdict once the caller is reached."""
     feedback = request.form.get("feedback") or None
     resolution = request.form.get("resolution", "")
-    return _run(callback_id, wf.record_verdict, resolution, _note(), feedback=feedback)
+    consulted = [code[:64] for code in request.form.getlist("consulted")[:20]]
+    return _run(
+        callback_id, wf.record_verdict, resolution, _note(), feedback=feedback, consulted=consulted
+    )
 
 
 @bp.post("/callbacks/<int:callback_id>/review")
