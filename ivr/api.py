@@ -14,9 +14,9 @@ from sqlalchemy.orm import selectinload
 
 from ivr.extensions import db_sessions
 from storage.calls import find_call
+from storage.clocks import current_step
 from storage.db import transaction
 from storage.models import Call, Callback, CallTicket
-from storage.clocks import current_step
 from storage.serialize import call_to_dict, iso
 from storage.tokens import check_token
 

@@ -33,14 +33,17 @@ def on_awaiting_approval(session: Session, callback: Callback, author: User, now
     """A mistaken/malicious verdict: every other supervisor is asked to approve it."""
     people = inbox.supervisor_users(session, but=author.id)
     subject = f"待审批：{_case(callback)}登记为{_RESOLUTION.get(callback.resolution or '', '')}"
-    key = f"approval:{callback.id}:{callback.round}:{callback.verdict_at and callback.verdict_at.timestamp()}"
+    stamp = callback.verdict_at.timestamp() if callback.verdict_at else 0
+    key = f"approval:{callback.id}:{callback.round}:{stamp}"
     inbox.notify(session, inbox.KIND_APPROVAL, key, people, callback, subject, now=now)
 
 
 def on_not_adopted(session: Session, callback: Callback, now: datetime) -> None:
     """通报: the supervisors hear of a 差评 not adopted (reported upward)."""
     people = inbox.supervisor_users(session)
-    subject = f"通报：{_case(callback)}核实为{_RESOLUTION.get(callback.resolution or '', '')}，不予采纳"
+    subject = (
+        f"通报：{_case(callback)}核实为{_RESOLUTION.get(callback.resolution or '', '')}，不予采纳"
+    )
     key = f"bulletin:{callback.id}:{callback.round}"
     inbox.notify(session, inbox.KIND_BULLETIN, key, people, callback, subject, now=now)
 
@@ -57,7 +60,9 @@ def on_assigned(session: Session, callback: Callback, assignee: User, now: datet
 def consult(session: Session, callback: Callback, depts: Sequence[str], now: datetime) -> None:
     """Record the departments consulted (会商) and invite their staff."""
     known = set(
-        session.scalars(select(CallbackConsult.dept).where(CallbackConsult.callback_id == callback.id))
+        session.scalars(
+            select(CallbackConsult.dept).where(CallbackConsult.callback_id == callback.id)
+        )
     )
     for dept in sorted(set(depts) - known):
         session.add(CallbackConsult(callback_id=callback.id, dept=dept, created_at=now))

@@ -211,7 +211,13 @@ def record_verdict(
         cb.feedback, cb.closed_at = feedback, now
     dest = CLOSED if closing else CALLED_BACK
     outcome = step.change(
-        dest, "verdict", note, now, resolution=resolution, feedback=feedback, consulted=others or None
+        dest,
+        "verdict",
+        note,
+        now,
+        resolution=resolution,
+        feedback=feedback,
+        consulted=others or None,
     )
     if closing:
         news.on_closed(session, cb)

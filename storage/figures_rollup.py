@@ -23,9 +23,9 @@ from sqlalchemy import and_, case, delete, func, insert, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.callbacks import FEEDBACK_NOT_REACHED
 from storage.db import transaction
 from storage.deadlines import end_of_day, hotline_tz, local_day, start_of_day
-from storage.callbacks import FEEDBACK_NOT_REACHED
 from storage.models import (
     CALLBACK_ANONYMOUS,
     CALLBACK_CLOSED,

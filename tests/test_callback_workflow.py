@@ -200,7 +200,10 @@ def test_a_rejected_verdict_returns_to_called_back_for_a_new_one(sessions, peopl
     run(sessions, wf.record_verdict, people["staff"], cb_id, "rectify_5d")
     assert callback(sessions, cb_id).resolution == "rectify_5d"
     with sessions() as session:
-        assert session.scalar(select(func.count()).select_from(Notification)) == 0
+        management = select(func.count()).where(Notification.audience == "management")
+        assert session.scalar(management) == 0, "nothing reported upward"
+        kinds = session.scalars(select(Notification.kind)).all()
+        assert kinds == ["approval", "approval"], "both supervisors were asked to approve"
 
 
 def assert_refused(sessions, cb_id, error_type, call, *, action: str) -> None:

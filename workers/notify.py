@@ -52,9 +52,7 @@ def announce_bad_rating(call_id: int) -> str:
         staff = inbox.department_staff(session, [callback.dept])
         anonymous = "（匿名，无来电号码）" if callback.state == CALLBACK_ANONYMOUS else ""
         subject = f"新差评：回访 #{callback.id}（{callback.dept or '热线'}）{anonymous}"
-        sent = inbox.notify(
-            session, inbox.KIND_NEW, f"new:{callback.id}", staff, callback, subject
-        )
+        sent = inbox.notify(session, inbox.KIND_NEW, f"new:{callback.id}", staff, callback, subject)
     return f"{sent} notified"
 
 

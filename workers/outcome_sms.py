@@ -65,7 +65,9 @@ def send_outcome_sms(callback_id: int, round: int = 0) -> str:
         said = refusal(error) if isinstance(error, TwilioException) else str(error)
         with transaction(factory) as session:
             _record(session, call.id, "outcome_sms_failed", f"{kind} {said}"[:2000])
-        log.warning("outcome SMS of callback %s to %s failed: %s", callback_id, mask_number(to), said)
+        log.warning(
+            "outcome SMS of callback %s to %s failed: %s", callback_id, mask_number(to), said
+        )
         return f"failed: {said}"
     with transaction(factory) as session:
         _record(session, call.id, "outcome_sms_sent", f"{kind} {message.sid}")

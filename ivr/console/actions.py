@@ -46,7 +46,9 @@ MESSAGES = {
     "only the department's staff take": "只有本部门承办人员可以认领。",
     "only a supervisor reopens": "只有主管可以重新打开回访。",
     "say why the case is reopened": "重新打开须说明理由。",
-    "name the departments consulted": "选择「15 日内整改（情况复杂）」须勾选会商部门（本部门以外至少一个）。",
+    "name the departments consulted": (
+        "选择「15 日内整改（情况复杂）」须勾选会商部门（本部门以外至少一个）。"
+    ),
     "unknown department consulted": "所选会商部门不存在。",
     "departments are consulted on the 15-day": "只有「15 日内整改（情况复杂）」需要选择会商部门。",
     "not consulted on this case": "您的部门未参与此回访的会商，无权查看或填写（已记录）。",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 
 from ivr.console import bp
 from ivr.console.auth import current_user, login_required
@@ -24,18 +24,37 @@ CATEGORY_NAMES = {
     inbox.KIND_BULLETIN: "通报",
     inbox.KIND_CONSULT: "会商邀请",
 }
-DELIVERY_NAMES = {"pending": "待发送（失败后重试中）", "sent": "已发送", "failed": "发送失败（已放弃）"}
+DELIVERY_NAMES = {
+    "pending": "待发送（失败后重试中）",
+    "sent": "已发送",
+    "failed": "发送失败（已放弃）",
+}
 CHANNEL_NAMES = {"sms": "短信", "webhook": "群机器人"}
+
+
+@bp.before_request
+def _load_counts() -> None:
+    """Before the page opens its own session (SQLite takes the write lock on begin): count.
+
+    Opening a case first marks the user's notifications about it read.
+    """
+    if request.method != "GET":
+        return
+    user = current_user()
+    if user is None or user.role == ROLE_ADMIN:
+        return
+    callback_id = (request.view_args or {}).get("callback_id")
+    if request.endpoint == "console.callback" and callback_id is not None:
+        with transaction(db_sessions()) as db:
+            inbox.mark_read(db, user, callback_id=callback_id)
+    with db_sessions()() as db:
+        g.inbox_counts = inbox.counts(db, user)
 
 
 @bp.app_template_global()
 def inbox_counts() -> dict[str, int]:
-    """The logged-in user's unread notifications by category (empty when logged out)."""
-    user = current_user()
-    if user is None or user.role == ROLE_ADMIN or not request.path.startswith("/console"):
-        return {}
-    with db_sessions()() as db:
-        return inbox.counts(db, user)
+    """The logged-in user's unread notifications by category (empty when not counted)."""
+    return g.get("inbox_counts") or {}
 
 
 @bp.app_template_global()
@@ -77,15 +96,6 @@ def inbox_read() -> Any:
         done = inbox.mark_read(db, user, kind=kind if kind in CATEGORY_NAMES else None)
     flash(f"已将 {done} 条消息标为已读。")
     return redirect(url_for("console.inbox_page", kind=kind) if kind else url_for(".inbox_page"))
-
-
-def mark_case_read(callback_id: int) -> None:
-    """Opening a case marks the user's notifications about it read."""
-    user = current_user()
-    if user is None:
-        return
-    with transaction(db_sessions()) as db:
-        inbox.mark_read(db, user, callback_id=callback_id)
 
 
 def delivery_rows(limit: int = 50) -> list[NotificationDelivery]:

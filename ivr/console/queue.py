@@ -8,10 +8,8 @@ from flask import abort, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from ivr.console import bp, labels, new_submission_key
-from ivr.console import case_people
+from ivr.console import bp, case_people, labels, new_submission_key
 from ivr.console.auth import current_user, login_required
-from ivr.console.inbox import mark_case_read
 from ivr.extensions import db_sessions
 from storage import callback_people as people
 from storage.callback_steps import InvalidInput, NotAllowed, record_refusal, why_not
@@ -184,7 +182,6 @@ def render_detail(
             key=new_submission_key,
             results=("reached", "no_answer", "refused", "wrong_number"),
         )
-    mark_case_read(callback_id)
     return page, status
 
 

@@ -20,12 +20,8 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("callbacks", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("clock_start_at", storage.types.UTCDateTime(), nullable=True)
-        )
-        batch_op.add_column(
-            sa.Column("contact_due_at", storage.types.UTCDateTime(), nullable=True)
-        )
+        batch_op.add_column(sa.Column("clock_start_at", storage.types.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column("contact_due_at", storage.types.UTCDateTime(), nullable=True))
         batch_op.add_column(
             sa.Column(
                 "contact_overdue", sa.Boolean(), server_default=sa.text("false"), nullable=False
@@ -103,9 +99,7 @@ def upgrade() -> None:
         op.f("ix_notification_deliveries_status"), "notification_deliveries", ["status"]
     )
     # The inbox counts a user's unread notifications by kind.
-    op.create_index(
-        "ix_notifications_user_id_read_at", "notifications", ["user_id", "read_at"]
-    )
+    op.create_index("ix_notifications_user_id_read_at", "notifications", ["user_id", "read_at"])
 
 
 def downgrade() -> None:
