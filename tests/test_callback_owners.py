@@ -160,7 +160,7 @@ def test_the_15_day_route_consults_departments_who_see_the_case_and_add_notes(
     assert post(staff, f"/console/callbacks/{cb_id}/verdict", form).status_code == 302
     assert counts(app, "wang") == {"consult": 1} and counts(app, "sun") == {}
     water = as_user(app, "wang")
-    assert "/console/callbacks/%d" % cb_id in text_of(water.get("/console/queue"))
+    assert f"/console/callbacks/{cb_id}" in text_of(water.get("/console/queue"))
     page = text_of(water.get(f"/console/callbacks/{cb_id}"))
     assert "会商部门：水务局" in page and "整改办结" not in page, "sees, does not work it"
     note = {"note": "已安排排水管网检修"}
