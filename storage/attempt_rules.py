@@ -79,8 +79,9 @@ class AttemptRules:
     def explain(self, times: list[datetime]) -> str:
         """What is still needed before `unreachable`, in Chinese, for the page."""
         hours = self.gap.total_seconds() / 3600
+        spanned = days_spanned(times)
+        done = f"已计入 {len(times)} 次未接通（跨 {spanned} 个自然日）。" if times else ""
         return (
-            f"已计入 {len(times)} 次未接通（跨 {days_spanned(times)} 个自然日）。"
-            f"标记为无法联系须至少 {self.attempts} 次、跨至少 {self.days} 个自然日、"
+            f"{done}标记为无法联系须至少 {self.attempts} 次未接通、跨至少 {self.days} 个自然日、"
             f"每次间隔不少于 {hours:g} 小时。"
         )

@@ -54,4 +54,5 @@ def context(db: Session, cb: Callback, user: User, works: bool) -> dict[str, Any
         "contact_due_at": cb.contact_due_at,
         "attempts_note": rules.explain(times) if cb.state == CALLBACK_OPEN else None,
         "dept_name": names.get(cb.dept or "", cb.dept),
+        "dept_names": names,
     }

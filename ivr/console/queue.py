@@ -86,7 +86,8 @@ def queue() -> Any:
                     "cb": cb,
                     "deadline": deadline(cb),
                     "left": left if active else "—",
-                    "overdue": (late and active) or cb.overdue or cb.rectify_overdue,
+                    "overdue": late and active,  # the current step is late
+                    "was_late": cb.overdue or cb.rectify_overdue or cb.contact_overdue,
                     "caller": mask_number(cb.call.caller),
                 }
             )
