@@ -155,7 +155,7 @@ def reopen(
     step.allow(step.user.role == ROLE_SUPERVISOR, "only a supervisor reopens a case")
     step.require(cb.state in REOPENABLE, f"the callback is {cb.state}")
     step.check(reason.strip(), "say why the case is reopened")
-    was = {"resolution": cb.resolution, "feedback": cb.feedback, "round": cb.round}
+    was = {"was_resolution": cb.resolution, "was_feedback": cb.feedback, "was_state": cb.state}
     cb.round += 1
     cb.failed_attempts, cb.attempt_times, cb.reached_at = 0, None, None
     cb.resolution = cb.verdict_at = cb.verdict_by_id = cb.verdict_note = None
