@@ -100,13 +100,17 @@ class Transition:
 
 TRANSITIONS = (
     Transition("attempt", OPEN, CALLED_BACK, "the caller is reached"),
-    Transition("attempt", OPEN, OPEN, "no answer or refused, attempts left"),
-    Transition("attempt", OPEN, UNREACHABLE, "wrong number, or the last attempt failed"),
+    Transition("attempt", OPEN, OPEN, "failed, not yet 3 attempts over 2 days, 2 h apart"),
+    Transition("attempt", OPEN, UNREACHABLE, "failed attempts spread as storage/attempt_rules"),
     Transition("verdict", CALLED_BACK, CALLED_BACK, "rectify, or mistaken/malicious to approve"),
     Transition("verdict", CALLED_BACK, CLOSED, "on the spot or explained, with feedback"),
     Transition("approve", CALLED_BACK, NOT_ADOPTED, "a supervisor other than the author"),
     Transition("reject", CALLED_BACK, CALLED_BACK, "the verdict is withdrawn"),
     Transition("close", CALLED_BACK, CLOSED, "rectified, with evidence and feedback"),
+    # storage/callback_people.py: reopening by a supervisor, with a fresh clock.
+    Transition("reopen", UNREACHABLE, OPEN, "a supervisor, with a reason"),
+    Transition("reopen", CLOSED, OPEN, "a supervisor, with a reason"),
+    # A 差评 without a caller number opens as `anonymous` (storage/calls.py): no moves.
 )
 
 
