@@ -11,7 +11,7 @@ from ivr.console.auth import current_user, login_required
 from ivr.extensions import db_sessions
 from storage import deliveries, inbox
 from storage.db import transaction
-from storage.models import ROLE_ADMIN, ROLE_SUPERVISOR, NotificationDelivery
+from storage.models import ROLE_ADMIN, ROLE_SUPERVISOR
 
 # The header's categories, in Chinese.
 CATEGORY_NAMES = {
@@ -96,11 +96,3 @@ def inbox_read() -> Any:
         done = inbox.mark_read(db, user, kind=kind if kind in CATEGORY_NAMES else None)
     flash(f"已将 {done} 条消息标为已读。")
     return redirect(url_for("console.inbox_page", kind=kind) if kind else url_for(".inbox_page"))
-
-
-def delivery_rows(limit: int = 50) -> list[NotificationDelivery]:
-    """Deliveries that failed at least once, for the admin page."""
-    with db_sessions()() as db:
-        rows = deliveries.troubled(db, limit)
-        db.expunge_all()
-        return rows
