@@ -158,4 +158,5 @@ def test_a_bad_rating_walked_to_closure_with_inbox_counts(
     staff.click("form[action$='/verdict'] button[type=submit]")
     expect(staff.locator("h1 .state")).to_have_text("已办结")
     assert counts(staff) == {} and counts(head) == {"escalation": 1}
+    staff.goto(cb_url)
     shot(staff, "7-closed-again")

@@ -178,7 +178,7 @@ def render_detail(
             masked=mask_number(call.caller),
             revealed=revealed,
             left=left if active else None,
-            overdue=(late and active) or cb.overdue or cb.rectify_overdue,
+            overdue=late and active,  # the current step is late (past steps: their tags)
             forms=_forms(cb, user) if works else set(),
             key=new_submission_key,
             results=("reached", "no_answer", "refused", "wrong_number"),
