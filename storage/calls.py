@@ -149,7 +149,7 @@ def record_rating(
     call.disposition = DISPOSITION_RATED
     call.updated_at = now
     if category == "bad":
-        _open_callback(session, call, rating_id, now)
+        open_callback(session, call, rating_id, now)
     log_event(session, call, "rated", f"{level} ({source})")
     if linked:
         close_partners(session, call, now, linked)
@@ -159,7 +159,7 @@ def record_rating(
     return rating
 
 
-def _open_callback(session: Session, call: Call, rating_id: int, now: datetime) -> None:
+def open_callback(session: Session, call: Call, rating_id: int, now: datetime) -> None:
     """Open the callback of a bad rating, its clock started now (storage/clocks.py).
 
     A 差评 without a usable caller number cannot be called back: it is `anonymous`,

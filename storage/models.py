@@ -39,7 +39,10 @@ DISPOSITION_RATED_BY_LINK = "rated_by_link"  # the linked party (proxy/applicant
 KIND_HOTLINE = "hotline"  # the hotline call itself (the agent's service)
 KIND_CLOSURE = "closure"  # an outbound call at ticket closure: the department's handling
 KIND_LATER = "later"  # a call to the survey line rating an earlier call (补充评价)
-KINDS = (KIND_HOTLINE, KIND_CLOSURE, KIND_LATER)
+KIND_SURVEY_LINE = "survey_line"  # a call to the survey line that found nothing to rate
+KINDS = (KIND_HOTLINE, KIND_CLOSURE, KIND_LATER, KIND_SURVEY_LINE)
+# Calls that are a service contact (counted in the figures); the others rate nothing themselves.
+SERVICE_KINDS = (KIND_HOTLINE, KIND_CLOSURE)
 
 # Callback states (contract).
 CALLBACK_OPEN = "open"  # waiting for the callback (due 48 h after the rating)
@@ -364,6 +367,13 @@ class CallbackEvent(Base):
 # Reminders, opt-outs and closure surveys live in their own
 # module (imported here so that `Base.metadata` knows them).
 # The supervisors' console (audit trail, figures rollup, spot checks), in their own module.
+from storage.models_review import (  # noqa: E402, F401
+    Holiday,
+    HolidayYear,
+    MaliciousRater,
+    VerificationCheck,
+    VerificationItem,
+)
 from storage.models_supervision import (  # noqa: E402, F401
     AuditEntry,
     FigureDay,

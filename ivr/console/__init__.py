@@ -120,5 +120,6 @@ from ivr.console import (  # noqa: E402, F401
     inbox,
     owners,
     queue,
+    review,
     spotchecks,
 )
