@@ -8,8 +8,10 @@ and pitch of its ``[corpus]`` table, through three telephone channels:
 - ``noisy``: white noise mixed in (about 20 dB SNR) before the band limit, μ-law.
 
 Each has 0.2 s of silence before and 0.3 s after the speech, like a trimmed recording.
-Negatives, labelled with no level: the out-of-grammar sentences of ``[corpus]`` in the
-same voices and channels, silence, faint line noise, loud white noise and a 1 kHz tone.
+Negatives, labelled with no level: the out-of-grammar sentences of ``[corpus]`` and its
+``must_confirm`` words (level names, digits, everyday non-answers that are not phrases)
+in the same voices and channels, silence, faint line noise, loud white noise and a
+1 kHz tone.
 
 Utterances are split by voice variant (even positions: ``calibration``, odd:
 ``heldout``) so that thresholds can be checked on voices they were not fitted to.
@@ -194,6 +196,7 @@ def build_corpus(
     texts = [(p, level) for level, phrases in pack.levels.items() for p in phrases]
     if negatives:
         texts += [(str(s), None) for s in table.get("negatives", [])]
+        texts += [(str(s), None) for s in table.get("must_confirm", [])]
     todo: list[tuple[Utterance, str]] = []
     for i, variant in enumerate(variants):
         voice = f"{base}+{variant}" if variant else base
@@ -227,6 +230,34 @@ def small_corpus(lang: str, out_dir: Path, *, root: Path = PROMPTS_DIR) -> list[
         channels=("tel", "ulaw"),
         root=root,
     )
+
+
+def must_confirm_corpus(
+    lang: str,
+    out_dir: Path,
+    *,
+    variants: list[str],
+    speeds: list[int],
+    channels: Iterable[str] = ("tel",),
+    root: Path = PROMPTS_DIR,
+) -> list[Utterance]:
+    """Only the pack's ``must_confirm`` words (none may be stored unconfirmed)."""
+    table = load_speech_pack(lang, root).corpus
+    base = str(table.get("voice", lang.split("-")[0].lower()))
+    todo = []
+    for variant in variants:
+        voice = f"{base}+{variant}" if variant else base
+        for speed in speeds:
+            for text in table.get("must_confirm", []):
+                todo.append(Utterance(out_dir, lang, str(text), None, voice, speed, 50, "", "x"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
+        list(pool.map(lambda u: _speak(u, u.voice, channels, out_dir), todo))
+    return [
+        Utterance(_path(out_dir, u, c), lang, u.text, None, u.voice, u.speed, 50, c, u.split)
+        for u in todo
+        for c in channels
+    ]
 
 
 def main() -> None:

@@ -178,7 +178,7 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
         stack.callback(media.close)
         port, bare_port = free_port(), free_port()
         env = service_env(workdir, database_url, redis_url, port)
-        env |= {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "RECORDING_HOSTS": media.netloc}
+        env |= {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "RECORDING_HOSTS": f"http://{media.netloc}"}
         web_argv = procfile_web_command(port, args.workers, args.threads)
         bare_argv = [*procfile_web_command(bare_port, args.workers, args.threads)[:-1], BARE_APP]
         print("web:", " ".join(web_argv[1:]), "| worker: ivr worker | cron: ivr cron")

@@ -23,7 +23,8 @@ Baseline in the same run
     ``--compare-rates`` also decodes every phrase at 8 kHz and at 16 kHz (upsampled by
     ffmpeg) to compare the input rates (``workers/speech/audio.py`` quotes the result).
 
-Run: ``.venv/bin/python bench/speech.py [--lang ko-KR] [--dir DIR] [--compare-rates]``
+Run: ``.venv/bin/python bench/speech.py [--lang ko-KR] [--dir DIR] [--compare-rates]
+[--small]`` (``--small``: one speed, one pitch, the ``tel`` channel: a few minutes).
 """
 
 from __future__ import annotations
@@ -140,8 +141,12 @@ def main() -> None:
     parser.add_argument("--lang", default="ko-KR")
     parser.add_argument("--dir", type=Path, default=None)
     parser.add_argument("--compare-rates", action="store_true")
+    parser.add_argument(
+        "--small", action="store_true", help="every voice, one speed and pitch, tel only"
+    )
     args = parser.parse_args()
-    corpus = build_corpus(args.lang, args.dir)
+    small = {"speeds": [150], "pitches": [50], "channels": ("tel",)} if args.small else {}
+    corpus = build_corpus(args.lang, args.dir, **small)
     rss_before = rss_mb()[0]
     start = time.perf_counter()
     load_model(args.lang)
@@ -170,6 +175,9 @@ def main() -> None:
         report(f"phrases, {split}", part)
     negatives = [(u, r) for u, r in results if not u.level]
     report("negatives", [outcome(u, r.level, r.certain) for u, r in negatives])
+    words = set(load_speech_pack(args.lang).corpus.get("must_confirm", []))
+    spoken = [outcome(u, r.level, r.certain) for u, r in negatives if u.text in words]
+    report("  must_confirm words", spoken)  # level names, digits, non-answers
     print("  reasons:", dict(Counter(r.reason for _, r in results)))
     calls(phrase_results)
     print("  per level (resolved right / n):", end="")

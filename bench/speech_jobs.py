@@ -216,7 +216,7 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
             "REDIS_URL": redis_url,
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "RECORDING_HOSTS": media.netloc,
+            "RECORDING_HOSTS": f"http://{media.netloc}",
             "IVR_INSTANCE_DIR": str(workdir / "instance"),
         }
         os.environ.update(env)

@@ -6,7 +6,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from flask import Flask
+from flask import Flask, redirect, url_for
 
 from ivr.config import Settings
 from ivr.logging_setup import configure_logging
@@ -25,12 +25,16 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
 
     from ivr import api, extensions, health, metrics, openapi, prompt_files, sms, voice
+    from ivr.clean_input import clean_requests
     from ivr.console import bp as console_bp
     from ivr.proxies import trust_proxies
+    from ivr.web_security import init_security
 
     trust_proxies(app)
+    clean_requests(app)
 
     extensions.init_app(app, settings)
+    init_security(app, settings)
     app.register_blueprint(voice.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(prompt_files.bp)
@@ -40,6 +44,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(metrics.bp)
     metrics.time_webhooks(app)
     app.register_blueprint(console_bp)
+    app.add_url_rule("/", "root", lambda: redirect(url_for("console.home")))
     if not settings.webhooks_ready:
         log.error(
             "Twilio webhooks are DISABLED (every request gets 403): set TWILIO_AUTH_TOKEN and "

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import HTTPException
 
 from ivr.extensions import db_sessions
 from storage.calls import find_call
@@ -25,6 +26,10 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 CALLBACK_STATES = {"open", "called_back", "closed", "not_adopted", "unreachable"}
 PAGE_SIZE = 100
 MAX_ID_LENGTH = 64  # call ids and ticket ids are stored in columns of this size
+MAX_CURSOR_LENGTH = 200
+MAX_TIME_LENGTH = 40
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9998, 12, 31, tzinfo=UTC)
 
 
 def _storable_id(value: str) -> bool:
@@ -56,6 +61,12 @@ def error(status: int, message: str):
     response = jsonify(error=message)
     response.status_code = status
     return response
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(problem: HTTPException):
+    """The API answers errors (a body that is not JSON, 404, 405 …) in JSON too."""
+    return error(problem.code or 500, problem.description or problem.name)
 
 
 @bp.get("/calls/<call_sid>")
@@ -97,7 +108,7 @@ def list_calls():
     if since_raw:
         since = _parse_time(since_raw)
         if since is None:
-            return error(400, "updated_since must be ISO 8601")
+            return error(400, "updated_since must be an ISO 8601 time (UTC if no offset)")
         statement = statement.where(Call.updated_at >= since)
     cursor = request.args.get("cursor")
     if cursor:
@@ -143,11 +154,16 @@ def list_callbacks():
 
 
 def _parse_time(raw: str) -> datetime | None:
+    """An ISO 8601 time in UTC (a time without offset is UTC); None if unreadable or
+    outside the years 1970-9998."""
+    if len(raw) > MAX_TIME_LENGTH:
+        return None
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
+        value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return value if EARLIEST <= value <= LATEST else None
 
 
 def _encode_cursor(call: Call) -> str:
@@ -156,12 +172,21 @@ def _encode_cursor(call: Call) -> str:
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, int] | None:
+    """`[ISO time, call id]` as made by `_encode_cursor`, or None for anything else."""
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        when, call_id = json.loads(raw)
-        return datetime.fromisoformat(when), int(call_id)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        decoded = json.loads(raw)
+    except (binascii.Error, ValueError, RecursionError):
         return None
+    match decoded:
+        case [str(when), int(call_id)] if 0 < call_id < 2**63:
+            pass
+        case _:
+            return None
+    at = _parse_time(when)
+    return None if at is None else (at, call_id)
 
 
 from ivr import api_surveys  # noqa: E402, F401  (routes on `bp`)

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import g, jsonify, request
+from requests import RequestException
 
 import prompts
 from ivr.api import bp, error, token_required
@@ -43,9 +44,14 @@ MAX_TICKETS = 50
 
 
 def _body() -> dict[str, Any]:
-    """The request's JSON object, or its form fields."""
+    """The request's JSON object, or its form fields; `ValueError` for a JSON body that
+    is not an object (or not JSON at all, or nested too deep to read)."""
+    if not request.is_json:
+        return request.form.to_dict()
     data = request.get_json(silent=True)
-    return data if isinstance(data, dict) else request.form.to_dict()
+    if not isinstance(data, dict):
+        raise ValueError("the body must be a JSON object")
+    return data
 
 
 def _text(data: dict[str, Any], name: str, pattern: re.Pattern) -> str | None:
@@ -99,8 +105,8 @@ def move_into_survey(call_sid: str):
     """Redirect a live call to the survey (the agent hands the caller over)."""
     if not CALL_SID.fullmatch(call_sid):
         return error(404, "no such call: a CallSid is CA and 32 hex digits")
-    data = _body()
     try:
+        data = _body()
         details = CallDetails(
             lang=_lang(data),
             agent=_text(data, "agent", CODE),
@@ -131,7 +137,7 @@ def move_into_survey(call_sid: str):
         rest_client().calls(call_sid).update(url=url, method="POST")
     except NotConfigured as problem:
         return error(503, f"the Twilio REST API is not configured: {problem}")
-    except TwilioException as problem:
+    except (TwilioException, RequestException) as problem:
         return _twilio_failure(problem, "moving the call into the survey", call_sid)
     with transaction(db_sessions()) as session:
         call = get_or_create_call(session, call_sid, details)
@@ -148,8 +154,8 @@ def closure_survey(ticket: str):
     """Call the caller of a closed ticket and run the survey of the department's handling."""
     if not TICKET.fullmatch(ticket):
         return error(400, "the ticket id is malformed")
-    data = _body()
     try:
+        data = _body()
         caller = _text(data, "caller", NUMBER)
         dept = _text(data, "dept", CODE)
         lang = _lang(data)
@@ -177,7 +183,7 @@ def closure_survey(ticket: str):
             status_callback=f"{base}/voice/status?kind={KIND_CLOSURE}",
             status_callback_method="POST",
         )
-    except (NotConfigured, TwilioException) as problem:
+    except (NotConfigured, TwilioException, RequestException) as problem:
         with transaction(db_sessions()) as session:
             closures.release(session, ticket)
         if isinstance(problem, NotConfigured):

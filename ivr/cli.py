@@ -310,6 +310,8 @@ def dev_env(port: int) -> None:
     click.echo(dev_env_path())
 
 
+# Registered on import: token list/revoke, user set-password; `ivr agent …`.
+from ivr import cli_accounts, cli_agents  # noqa: E402, F401
 from ivr.cli_holidays import holidays  # noqa: E402
 
 main.add_command(holidays)

@@ -29,13 +29,17 @@ def read_dev_env() -> dict[str, str]:
 
 
 def ensure_dev_env(port: int) -> dict[str, str]:
-    """Make the development token once (kept afterwards); the base URL follows `port`."""
+    """Make the development token and Redis password once (kept afterwards); the base
+    URL follows `port`."""
     values = read_dev_env()
     values.setdefault("TWILIO_AUTH_TOKEN", "dev-" + secrets.token_hex(16))
     values.setdefault("TWILIO_ACCOUNT_SID", "AC" + "0" * 32)
     values["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+    # The local Redis's password (script/local-redis): whoever reaches an open Redis
+    # can make the worker run code.
+    values.setdefault("REDIS_URL", f"redis://:{secrets.token_hex(24)}@127.0.0.1:6379/0")
     # Where `ivr simulate --say` serves the recordings it "makes".
-    values.setdefault("RECORDING_HOSTS", f"api.twilio.com,127.0.0.1:{SIMULATOR_MEDIA_PORT}")
+    values.setdefault("RECORDING_HOSTS", f"api.twilio.com,http://127.0.0.1:{SIMULATOR_MEDIA_PORT}")
     path = dev_env_path()
     path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
     path.chmod(0o600)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
 
 from flask import Blueprint, jsonify
@@ -10,14 +13,36 @@ from rq import Worker
 from sqlalchemy import text
 
 from ivr.extensions import db_sessions, redis_client
+from storage.files import default_root
 from workers.cron import HEARTBEAT_KEY, HEARTBEAT_STALE_S
 
 bp = Blueprint("health", __name__)
+DEFAULT_MIN_FREE_MB = 200
+
+
+def recordings_disk() -> str:
+    """ "ok" while the recordings folder's disk has `RECORDINGS_MIN_FREE_MB` free (default
+    200) and takes a write; else what is wrong (a full disk loses callers' answers)."""
+    root = default_root()
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        free_mb = shutil.disk_usage(root).free // (1024 * 1024)
+        minimum = int(os.environ.get("RECORDINGS_MIN_FREE_MB", DEFAULT_MIN_FREE_MB))
+        if free_mb < minimum:
+            return f"failing: disk nearly full ({free_mb} MB free, {minimum} MB needed)"
+        with tempfile.TemporaryFile(dir=root) as probe:
+            probe.write(b"ok")
+            probe.flush()
+            os.fsync(probe.fileno())
+    except (OSError, ValueError) as error:
+        return f"failing: {type(error).__name__}: {error}"[:200]
+    return "ok"
 
 
 @bp.get("/healthz")
 def healthz():
-    """200 when database, Redis, a worker and the scheduler answer; 503 naming what fails."""
+    """200 when database, Redis, a worker and the scheduler answer and recordings can be
+    written; 503 naming what fails."""
     checks: dict[str, str] = {}
     try:
         with db_sessions()() as session:
@@ -35,5 +60,6 @@ def healthz():
         checks["scheduler"] = "ok" if fresh else "failing: no recent cron heartbeat"
     except RedisError as error:
         checks["redis"] = f"failing: {type(error).__name__}"
-    healthy = all(value == "ok" for value in checks.values()) and len(checks) == 4
+    checks["recordings"] = recordings_disk()
+    healthy = all(value == "ok" for value in checks.values()) and len(checks) == 5
     return jsonify(status="ok" if healthy else "failing", checks=checks), 200 if healthy else 503

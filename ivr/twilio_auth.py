@@ -10,6 +10,8 @@ from typing import TypeVar
 from flask import abort, current_app, request
 from twilio.request_validator import RequestValidator
 
+from ivr.clean_input import as_sent
+
 log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable)
@@ -33,7 +35,8 @@ def twilio_signed(view: F) -> F:
             abort(403)
         signature = request.headers.get("X-Twilio-Signature", "")
         validator = RequestValidator(settings.twilio_auth_token)
-        if not signature or not validator.validate(signed_url(), request.form, signature):
+        form = as_sent(request.form)  # what Twilio signed, before input cleaning
+        if not signature or not validator.validate(signed_url(), form, signature):
             log.warning(
                 "webhook refused: bad signature for %s from %s", request.path, request.remote_addr
             )

@@ -12,6 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import audit as audit_trail
+from storage import names
 from storage.db import transaction
 from storage.models import ROLE_ADMIN, ROLE_STAFF, ROLES, AuditEntry, Department, User
 from storage.users import (
@@ -26,10 +27,12 @@ __all__ = [
     "UserError",
     "audit",
     "change_user",
+    "import_agents",
     "new_department",
     "new_user",
     "recent_audit",
     "record_refused",
+    "save_agent",
     "set_head",
 ]
 
@@ -127,8 +130,23 @@ def recent_audit(session: Session, limit: int = MAX_AUDIT_ROWS) -> list[AuditEnt
     """The latest entries about users and departments, newest first."""
     statement = (
         select(AuditEntry)
-        .where(or_(AuditEntry.target.startswith("user:"), AuditEntry.target.startswith("dept:")))
+        .where(or_(*(AuditEntry.target.startswith(kind) for kind in ("user:", "dept:", "agent"))))
         .order_by(AuditEntry.id.desc())
         .limit(limit)
     )
     return list(session.scalars(statement))
+
+
+def save_agent(session: Session, actor: User, code: str, name: str, dept: str | None) -> None:
+    """Create or update one agent (话务员) and its name."""
+    admin = _admin(session, actor)
+    agent = names.save_agent(session, code, name, dept)
+    audit(session, admin, "agent_saved", f"agent:{agent.code}", {"name": name, "dept": agent.dept})
+
+
+def import_agents(session: Session, actor: User, text: str) -> int:
+    """Create or update the agents of a CSV (`code,name[,dept]`), all or none."""
+    admin = _admin(session, actor)
+    count = names.import_agents(session, names.read_agent_csv(text))
+    audit(session, admin, "agents_imported", "agents", {"count": count})
+    return count

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date
 
-from sqlalchemy import Select, exists, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, exists, func, select
+from sqlalchemy.orm import aliased, selectinload
 
 from storage.deadlines import end_of_day, start_of_day
 from storage.models import LEVEL_CATEGORY, Call, Rating, Recording
@@ -20,6 +20,9 @@ CATEGORIES = ("good", "neutral", "bad")
 DISPOSITIONS = ("rated", "no_input", "hung_up", "not_served", "in_progress")
 LANGS = ("zh-CN", "ko-KR", "en-US")
 MAX_RANGE_DAYS = 3660
+
+
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2199, 12, 31)  # any call's day, with room
 
 
 class FilterError(ValueError):
@@ -55,9 +58,12 @@ def _day(raw: str, name: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise FilterError(f"{name}不是有效日期（格式 2026-11-28）：{raw[:20]}") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise FilterError(f"{name}超出范围（{FIRST_DAY.year} 年至 {LAST_DAY.year} 年）：{raw[:20]}")
+    return day
 
 
 def _choice(raw: str, allowed: tuple[str, ...], name: str) -> str:
@@ -94,6 +100,16 @@ def search(f: CallFilter) -> Select:
     statement = select(Call).options(
         selectinload(Call.rating), selectinload(Call.callback), selectinload(Call.tickets)
     )
+    return narrow(statement, f).order_by(Call.created_at.desc(), Call.id.desc())
+
+
+def count(f: CallFilter) -> Select:
+    """How many calls match `f` (for the list's total)."""
+    return narrow(select(func.count(Call.id)).select_from(Call), f)
+
+
+def narrow(statement: Select, f: CallFilter) -> Select:
+    """`statement` (over calls) restricted to the calls matching `f`."""
     if f.date_from:
         statement = statement.where(Call.created_at >= start_of_day(f.date_from))
     if f.date_to:
@@ -102,11 +118,13 @@ def search(f: CallFilter) -> Select:
         if getattr(f, name):
             statement = statement.where(getattr(Call, name) == getattr(f, name))
     if f.level or f.category or f.source:
-        statement = statement.join(Rating, Rating.call_id == Call.id)
+        rating = aliased(Rating)  # the statement may join ratings itself
+        rated = select(rating.call_id).where(rating.call_id == Call.id)
         for name in ("level", "category", "source"):
             if getattr(f, name):
-                statement = statement.where(getattr(Rating, name) == getattr(f, name))
+                rated = rated.where(getattr(rating, name) == getattr(f, name))
+        statement = statement.where(rated.exists())
     if f.has_recording:
         has = exists().where(Recording.call_id == Call.id, Recording.file_key.is_not(None))
         statement = statement.where(has if f.has_recording == "yes" else ~has)
-    return statement.order_by(Call.created_at.desc(), Call.id.desc())
+    return statement

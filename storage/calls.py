@@ -31,6 +31,7 @@ from storage.models import (
 )
 from storage.outbox import add_job
 from storage.privacy import is_reachable_number
+from storage.text_safety import strip_control
 from storage.types import utcnow
 
 CALLBACK_DUE_AFTER = timedelta(hours=48)
@@ -50,6 +51,15 @@ class CallDetails:
     tickets: tuple[str, ...] = ()
     call_status: str | None = None
     dial_call_status: str | None = None
+
+    def __post_init__(self) -> None:
+        """Whatever the source (webhook, API JSON), no control characters are kept."""
+        for name in ("caller", "called", "lang", "agent", "dept"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, strip_control(value) or None)
+        tickets = tuple(t for t in (strip_control(t) for t in self.tickets) if t)
+        object.__setattr__(self, "tickets", tickets)
 
 
 def get_or_create_call(session: Session, call_sid: str, details: CallDetails) -> Call:

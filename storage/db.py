@@ -7,10 +7,13 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -19,12 +22,22 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 # plays `system_busy`) rather than leave a caller in dead air past Twilio's 15 s.
 POSTGRES_LOCK_TIMEOUT_MS = 5000
 POSTGRES_CONNECT_TIMEOUT_S = 3
+# The deadline (time.monotonic) of the current `transaction(..., wait_s=...)`: how long
+# it may wait for the SQLite writer turn and lock, or a PostgreSQL lock.
+_DEADLINE: ContextVar[float | None] = ContextVar("db_deadline", default=None)
+
+
+def _remaining_ms(default_ms: int) -> int:
+    deadline = _DEADLINE.get()
+    if deadline is None:
+        return default_ms
+    return max(1, min(default_ms, int((deadline - time.monotonic()) * 1000)))
 
 
 def instance_dir() -> Path:
     """Folder for local state (SQLite file, development secrets); created on demand."""
     path = Path(os.environ.get("IVR_INSTANCE_DIR", PROJECT_ROOT / "instance"))
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
 
@@ -42,7 +55,9 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql"):
         options = f"-c lock_timeout={POSTGRES_LOCK_TIMEOUT_MS}"
         connect_args = {"options": options, "connect_timeout": POSTGRES_CONNECT_TIMEOUT_S}
-        return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+        engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+        event.listen(engine, "begin", _postgres_deadline)
+        return engine
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
@@ -56,6 +71,10 @@ def make_engine(url: str) -> Engine:
 
 class DatabaseBusy(TimeoutError):
     """The SQLite database stayed locked for longer than the busy timeout."""
+
+
+# What a busy, locked or unreachable database raises (not a bug in the statements).
+DATABASE_UNAVAILABLE = (DatabaseBusy, OperationalError, InterfaceError, PoolTimeout)
 
 
 class WriterTurn:
@@ -75,8 +94,9 @@ class WriterTurn:
 
     @contextmanager
     def __call__(self) -> Iterator[None]:
-        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
-        if not self.thread_lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+        wait_s = _remaining_ms(SQLITE_BUSY_TIMEOUT_MS) / 1000
+        deadline = time.monotonic() + wait_s
+        if not self.thread_lock.acquire(timeout=wait_s):
             raise DatabaseBusy("database busy: no turn to write")
         try:
             if self.lock_path is None:
@@ -105,6 +125,18 @@ class WriterTurn:
 _WRITER_TURNS: dict[Engine, WriterTurn] = {}
 
 
+def _private_sqlite_files(dbapi_connection) -> None:
+    """The database file and its WAL, shared-memory and lock files: owner only (0600)."""
+    row = dbapi_connection.execute("PRAGMA database_list").fetchone()
+    database = row[2] if row else ""
+    if not database:
+        return
+    for path in (database, f"{database}-wal", f"{database}-shm", f"{database}-writer.lock"):
+        with suppress(FileNotFoundError):
+            if os.stat(path).st_mode & 0o077:
+                os.chmod(path, 0o600)
+
+
 def _configure_sqlite(dbapi_connection, _record) -> None:
     # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
     dbapi_connection.isolation_level = None
@@ -114,12 +146,23 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    _private_sqlite_files(dbapi_connection)
 
 
 def _begin_immediate(connection) -> None:
     # Take the write lock up front: a deferred transaction that reads and then
     # writes fails at once with SQLITE_BUSY under WAL instead of waiting its turn.
+    # It waits for the lock only as long as the transaction's deadline allows.
+    connection.exec_driver_sql(f"PRAGMA busy_timeout={_remaining_ms(SQLITE_BUSY_TIMEOUT_MS)}")
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _postgres_deadline(connection) -> None:
+    # Within a transaction with a deadline, wait for a lock no longer than it allows.
+    if _DEADLINE.get() is not None:
+        wait_ms = _remaining_ms(POSTGRES_LOCK_TIMEOUT_MS)
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {wait_ms}")
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {wait_ms}")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -133,7 +176,16 @@ def _turn(factory: sessionmaker[Session]) -> AbstractContextManager:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session whose work is committed at the end, or rolled back on error."""
-    with _turn(factory), factory() as session, session.begin():
-        yield session
+def transaction(factory: sessionmaker[Session], wait_s: float | None = None) -> Iterator[Session]:
+    """A session whose work is committed at the end, or rolled back on error.
+
+    With `wait_s`, waiting for the database's locks (SQLite's writer turn and lock,
+    PostgreSQL's row and table locks) stops after `wait_s` seconds in all, raising one
+    of `DATABASE_UNAVAILABLE`: webhooks use it to answer within their bound.
+    """
+    token = _DEADLINE.set(time.monotonic() + wait_s if wait_s is not None else None)
+    try:
+        with _turn(factory), factory() as session, session.begin():
+            yield session
+    finally:
+        _DEADLINE.reset(token)

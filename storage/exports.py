@@ -1,46 +1,63 @@
-"""Exports for supervisors: the filtered calls list and the period report, as CSV or XLSX.
+"""Exports for supervisors: the filtered calls list, the period report and a spot check.
 
-Numbers are masked (`storage.privacy.mask_number`); CSV carries a UTF-8 byte-order mark
-so that spreadsheet programs read the Chinese correctly.
+Rows are typed (ids and counts as numbers, times as Beijing-time dates, rates as
+fractions the spreadsheet formats as percentages) and every value is Chinese: the
+caller passes `label` (code → Chinese name) and `names` (department and agent names),
+so this module needs no web framework. Numbers are masked
+(`storage.privacy.mask_number`); CSV carries a UTF-8 byte-order mark so that
+spreadsheet programs read the Chinese correctly. The calls are read in batches
+(`yield_per`) and written as they are read: 100,000 rows never sit in memory.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date, datetime
+from typing import IO, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.call_search import CallFilter, search
+from storage.call_search import CallFilter, narrow
 from storage.deadlines import hotline_tz
 from storage.figures import RATES, FigureRow
-from storage.models import Callback, SpotCheck
+from storage.models import Call, Callback, CallTicket, Rating, SpotCheck
 from storage.privacy import mask_number
 from storage.spotchecks import CHECKLIST
+from storage.text_safety import export_cell
+from storage.xlsx import DATE_TIME, PERCENT, Column
 
 MAX_EXPORT_ROWS = 100_000
-CALL_HEADERS = (
-    "编号",
-    "通话编号",
-    "来电时间",
-    "承办部门",
-    "话务员",
-    "工单",
-    "来电号码（已脱敏）",
-    "语言",
-    "结束方式",
-    "评价等级",
-    "评价类别",
-    "评价方式",
-    "不计入统计",
-    "回访状态",
-    "核实结论",
+BATCH = 5000
+Label = Callable[[str | None], str]
+
+
+class Names(Protocol):
+    def dept(self, code: str | None) -> str: ...
+    def agent(self, code: str | None) -> str: ...
+
+
+CALL_COLUMNS = (
+    Column("编号", 9),
+    Column("通话编号", 24),
+    Column("来电时间", 17, DATE_TIME),
+    Column("承办部门", 14),
+    Column("话务员", 10),
+    Column("工单", 18),
+    Column("来电号码（已脱敏）", 16),
+    Column("语言", 8),
+    Column("结束方式", 14),
+    Column("评价等级", 11),
+    Column("评价类别", 9),
+    Column("评价方式", 16),
+    Column("不计入统计", 10),
+    Column("回访状态", 10),
+    Column("核实结论", 20),
 )
+CALL_HEADERS = tuple(c.header for c in CALL_COLUMNS)
 RATE_HEADERS = {
     "active_rate": "主动评价率",
     "good_rate": "好评率",
@@ -50,61 +67,101 @@ RATE_HEADERS = {
     "rectify_rate": "按期整改率",
     "followup_rate": "实名差评回访整改率",
 }
-FIGURE_HEADERS = (
-    "分组",
-    "来电数",
-    "评价数",
-    *RATE_HEADERS.values(),
-    "待回访",
-    "不予采纳",
-    "剔除评价",
-)
 
 
-def _local(when: datetime | None, tz: ZoneInfo) -> str:
-    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M") if when else ""
+def figure_columns(key_header: str, key_format: str | None = None) -> tuple[Column, ...]:
+    """The report's columns: the group, counts, rates (as percentages)."""
+    return (
+        Column(key_header, 22, key_format),
+        Column("来电数", 9),
+        Column("评价数", 9),
+        *(Column(name, 12, PERCENT) for name in RATE_HEADERS.values()),
+        Column("待回访", 9),
+        Column("不予采纳", 9),
+        Column("剔除评价", 9),
+    )
 
 
-def call_rows(session: Session, wanted: CallFilter, limit: int = MAX_EXPORT_ROWS) -> list[tuple]:
-    """The calls of the list, newest first, as rows under `CALL_HEADERS` (numbers masked)."""
+FIGURE_HEADERS = tuple(c.header for c in figure_columns("分组"))
+
+
+def local(when: datetime | None, tz: ZoneInfo) -> datetime | None:
+    """A stored UTC time as a naive Beijing-time datetime (what a spreadsheet cell holds)."""
+    return when.astimezone(tz).replace(tzinfo=None) if when else None
+
+
+def call_rows(
+    session: Session, wanted: CallFilter, label: Label, names: Names, limit: int = MAX_EXPORT_ROWS
+) -> Iterator[tuple]:
+    """The calls of the list, newest first, typed, under `CALL_COLUMNS`; read in batches."""
     tz = hotline_tz()
-    rows = []
-    for call in session.scalars(search(wanted).limit(limit)):
-        rating, cb = call.rating, call.callback
-        rows.append(
-            (
-                call.id,
-                call.call_sid,
-                _local(call.created_at, tz),
-                call.dept or "",
-                call.agent or "",
-                "、".join(t.ticket for t in call.tickets),
-                mask_number(call.caller) or "",
-                call.lang or "",
-                call.disposition,
-                rating.level if rating else "",
-                rating.category if rating else "",
-                rating.source if rating else "",
-                "是" if rating and rating.excluded else "",
-                cb.state if cb else "",
-                (cb.resolution or "") if cb else "",
-            )
+    statement = narrow(
+        select(
+            Call.id,
+            Call.call_sid,
+            Call.created_at,
+            Call.dept,
+            Call.agent,
+            Call.caller,
+            Call.lang,
+            Call.disposition,
+            Rating.level,
+            Rating.category,
+            Rating.source,
+            Rating.excluded,
+            Callback.state,
+            Callback.resolution,
         )
-    return rows
+        .select_from(Call)
+        .outerjoin(Rating, Rating.call_id == Call.id)
+        .outerjoin(Callback, Callback.call_id == Call.id),
+        wanted,
+    )
+    statement = statement.order_by(Call.created_at.desc(), Call.id.desc()).limit(limit)
+    result = session.execute(statement.execution_options(yield_per=BATCH))
+    for batch in result.partitions():
+        tickets = _tickets(session, [row.id for row in batch])
+        for row in batch:
+            yield (
+                row.id,
+                row.call_sid,
+                local(row.created_at, tz),
+                names.dept(row.dept) if row.dept else "",
+                names.agent(row.agent) if row.agent else "",
+                tickets.get(row.id, ""),
+                mask_number(row.caller) or "",
+                label(row.lang) if row.lang else "",
+                label(row.disposition),
+                label(row.level) if row.level else "",
+                label(row.category) if row.category else "",
+                label(row.source) if row.source else "",
+                "是" if row.excluded else "",
+                label(row.state) if row.state else "",
+                label(row.resolution) if row.resolution else "",
+            )
 
 
-def _percent(value: float | None) -> str:
-    return "" if value is None else f"{value * 100:.1f}%"
+def _tickets(session: Session, call_ids: list[int]) -> dict[int, str]:
+    """The tickets of these calls, joined with 、, in their order."""
+    found: dict[int, list[str]] = {}
+    statement = (
+        select(CallTicket.call_id, CallTicket.ticket)
+        .where(CallTicket.call_id.in_(call_ids))
+        .order_by(CallTicket.call_id, CallTicket.position)
+    )
+    for call_id, ticket in session.execute(statement):
+        found.setdefault(call_id, []).append(ticket)
+    return {call_id: "、".join(tickets) for call_id, tickets in found.items()}
 
 
-def figure_rows(rows: Iterable[FigureRow]) -> list[tuple]:
-    """Figure rows under `FIGURE_HEADERS`."""
+def figure_rows(rows: Iterable[FigureRow], key: Callable[[str], Any] = str) -> list[tuple]:
+    """Figure rows under `figure_columns`: rates as fractions (formatted as percentages)."""
     return [
         (
-            row.key,
+            key(row.key),
             row.calls,
             row.rated,
-            *(_percent(getattr(row, rate)) for rate in RATES),
+            *(getattr(row, rate) for rate in RATES),
             row.cb_pending,
             row.not_adopted,
             row.excluded,
@@ -113,67 +170,74 @@ def figure_rows(rows: Iterable[FigureRow]) -> list[tuple]:
     ]
 
 
-def to_csv(headers: Sequence[str], rows: Iterable[Sequence]) -> bytes:
-    """CSV text with a byte-order mark, one header line."""
-    out = io.StringIO()
-    writer = csv.writer(out)
+def day_key(key: str) -> date:
+    return date.fromisoformat(key)
+
+
+def write_csv(out: IO[bytes], headers: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """CSV with a byte-order mark and one header line; times to the minute, rates as %."""
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+    text.write("\ufeff")
+    writer = csv.writer(text)
     writer.writerow(headers)
-    writer.writerows(rows)
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    count = 0
+    for row in rows:
+        writer.writerow([_csv_value(value) for value in row])
+        count += 1
+    text.detach()
+    return count
 
 
-def to_xlsx(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence]]]) -> bytes:
-    """An XLSX workbook with one sheet per `(title, headers, rows)`, headers in bold."""
-    book = Workbook()
-    book.remove(book.active)
-    for title, headers, rows in sheets:
-        sheet = book.create_sheet(title[:31])
-        sheet.append(list(headers))
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in rows:
-            sheet.append(list(row))
-        sheet.freeze_panes = "A2"
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, float):
+        return f"{value * 100:.1f}%"
+    return "" if value is None else export_cell(value)
+
+
+def to_csv(headers: Sequence[str], rows: Iterable[Sequence]) -> bytes:
+    """CSV bytes (small exports)."""
     out = io.BytesIO()
-    book.save(out)
+    write_csv(out, headers, rows)
     return out.getvalue()
 
 
-SPOT_CHECK_HEADERS = (
-    "序号",
-    "回访编号",
-    "承办部门",
-    "核实结论",
-    "办结时间",
-    *(name for _, name in CHECKLIST),
-    "结果",
-    "发现的问题",
-    "抽查人",
+SPOT_CHECK_COLUMNS = (
+    Column("序号", 6),
+    Column("回访编号", 9),
+    Column("承办部门", 14),
+    Column("核实结论", 20),
+    Column("办结时间", 17, DATE_TIME),
+    *(Column(name, 14) for _, name in CHECKLIST),
+    Column("结果", 8),
+    Column("发现的问题", 30),
+    Column("抽查人", 10),
 )
+SPOT_CHECK_HEADERS = tuple(c.header for c in SPOT_CHECK_COLUMNS)
 
 
 def _mark(passed: bool | None) -> str:
-    return "" if passed is None else "合格" if passed else "不合格"
+    return "未评" if passed is None else "合格" if passed else "不合格"
 
 
-def spot_check_rows(session: Session, check: SpotCheck) -> list[tuple]:
-    """A sample's callbacks and scores under `SPOT_CHECK_HEADERS` (no caller data)."""
+def spot_check_rows(session: Session, check: SpotCheck, label: Label, names: Names) -> list[tuple]:
+    """A sample's callbacks and scores under `SPOT_CHECK_COLUMNS` (no caller data)."""
     tz = hotline_tz()
     rows = []
     for n, item in enumerate(check.items, 1):
         cb = session.get_one(Callback, item.callback_id)
         scores = item.scores or {}
         marks = (_mark(scores.get(code)) for code, _ in CHECKLIST)
-        result = _mark(item.passed)
         rows.append(
             (
                 n,
                 cb.id,
-                cb.dept or "",
-                cb.resolution or "",
-                _local(cb.closed_at, tz),
+                names.dept(cb.dept),
+                label(cb.resolution) if cb.resolution else "",
+                local(cb.closed_at, tz),
                 *marks,
-                result,
+                _mark(item.passed),
                 item.finding or "",
                 item.scored_by_name or "",
             )

@@ -4,7 +4,8 @@ Definitions (excluded ratings, i.e. mistaken or malicious 误评/恶意差评, c
 except in `excluded` and `not_adopted`):
 
 - rated: counted ratings, the 7-day default (基本满意) included;
-- 主动评价率 active rate: ratings given by the caller (key or speech) / rated;
+- 主动评价率 active rate: ratings given by the caller (key or speech) / served calls
+  (calls an agent served: not `not_served`, not a call to the survey line);
 - 好评率 / 中评率 / 差评率: good / neutral / bad ratings / rated;
 - 48 小时回访率 callback rate: bad ratings whose callback reached the caller within
   48 h / bad ratings whose callback is settled (reached, overdue or unreachable);
@@ -48,7 +49,14 @@ COUNTS = (
     "realname_followed",
     "realname_unconfirmed",
     "anonymous_bad",
+    "served",
+    "very_satisfied",
+    "satisfied",
+    "basically_satisfied",
+    "dissatisfied",
+    "very_dissatisfied",
 )
+LEVELS = ("very_satisfied", "satisfied", "basically_satisfied", "dissatisfied", "very_dissatisfied")
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -77,6 +85,12 @@ class FigureRow:
     realname_followed: int = 0
     realname_unconfirmed: int = 0
     anonymous_bad: int = 0
+    served: int = 0
+    very_satisfied: int = 0
+    satisfied: int = 0
+    basically_satisfied: int = 0
+    dissatisfied: int = 0
+    very_dissatisfied: int = 0
 
     def add(self, other: FigureRow) -> None:
         for name in COUNTS:
@@ -84,7 +98,7 @@ class FigureRow:
 
     @property
     def active_rate(self) -> float | None:
-        return _rate(self.active, self.rated)
+        return _rate(self.active, self.served)
 
     @property
     def good_rate(self) -> float | None:
@@ -151,7 +165,7 @@ def bucket(day: date, group: str) -> str:
 
 
 def figures(
-    session: Session, period: Period, group: str, dept: str | None = None
+    session: Session, period: Period, group: str, dept: str | None = None, agent: str | None = None
 ) -> tuple[FigureRow, list[FigureRow]]:
     """The period's totals and one row per group (time groups in order, others by key).
 
@@ -172,6 +186,8 @@ def figures(
     )
     if dept:
         statement = statement.where(FigureDay.dept == dept)
+    if agent:
+        statement = statement.where(FigureDay.agent == agent)
     total = FigureRow(key="合计")
     groups: dict[str, FigureRow] = {}
     for row in session.execute(statement):
@@ -184,6 +200,24 @@ def figures(
         groups.setdefault(key, FigureRow(key=key)).add(counts)
         total.add(counts)
     return total, list(groups.values())
+
+
+def buckets(period: Period, group: str) -> list[str]:
+    """Every key of a time grouping in the period, in order: days without calls kept."""
+    keys: list[str] = []
+    day = period.start
+    while day <= period.end:
+        key = bucket(day, group)
+        if not keys or keys[-1] != key:
+            keys.append(key)
+        day = day.fromordinal(day.toordinal() + 1)
+    return keys
+
+
+def with_empty_buckets(rows: list[FigureRow], period: Period, group: str) -> list[FigureRow]:
+    """`rows` of a time grouping with a zero row for every day/week/month without calls."""
+    found = {row.key: row for row in rows}
+    return [found.get(key) or FigureRow(key=key) for key in buckets(period, group)]
 
 
 def ranking(rows: list[FigureRow], by: str = "good_rate") -> list[FigureRow]:

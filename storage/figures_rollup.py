@@ -26,12 +26,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.callbacks import FEEDBACK_NOT_REACHED
 from storage.db import transaction
 from storage.deadlines import end_of_day, hotline_tz, local_day, start_of_day
+from storage.figures import LEVELS
 from storage.models import (
     CALLBACK_ANONYMOUS,
     CALLBACK_CLOSED,
     CALLBACK_NOT_ADOPTED,
     CALLBACK_OPEN,
     CALLBACK_UNREACHABLE,
+    DISPOSITION_NOT_SERVED,
+    KIND_LATER,
     RESOLUTION_RECTIFY_5D,
     RESOLUTION_RECTIFY_15D,
     SERVICE_KINDS,
@@ -120,6 +123,10 @@ def _day_statement(day: date, tz: ZoneInfo):
             _count(and_(real_name, closed, heard)).label("realname_followed"),
             _count(and_(real_name, closed, ~heard)).label("realname_unconfirmed"),
             _count(and_(counted, Callback.state == CALLBACK_ANONYMOUS)).label("anonymous_bad"),
+            _count(and_(Call.disposition != DISPOSITION_NOT_SERVED, Call.kind != KIND_LATER)).label(
+                "served"
+            ),
+            *(_count(and_(counted, Rating.level == level)).label(level) for level in LEVELS),
         )
         .select_from(Call)
         .outerjoin(Rating, Rating.call_id == Call.id)

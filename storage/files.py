@@ -30,6 +30,12 @@ class InvalidKey(ValueError):
 class FileStore(Protocol):
     """Stores blobs by key; `path()` gives a local path when the store is local."""
 
+    def _private_root(self) -> None:
+        """The store's folder exists and only this user may enter it (0700)."""
+        self.root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        if self.root.stat().st_mode & 0o077:
+            self.root.chmod(DIR_MODE)
+
     def put(self, key: str, data: bytes) -> None: ...
 
     def put_file(self, key: str, source_path: Path | str) -> None: ...
@@ -79,6 +85,7 @@ class LocalFileStore:
     def _write(self, key: str, fill: Callable[[BinaryIO], object]) -> None:
         """Create a temp file beside the target, let `fill` write it, then rename it."""
         target = self._target(key)
+        self._private_root()
         target.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         try:
@@ -92,6 +99,12 @@ class LocalFileStore:
             with suppress(FileNotFoundError):
                 os.unlink(temp)
             raise
+
+    def _private_root(self) -> None:
+        """The store's folder exists and only this user may enter it (0700)."""
+        self.root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        if self.root.stat().st_mode & 0o077:
+            self.root.chmod(DIR_MODE)
 
     def put(self, key: str, data: bytes) -> None:
         """Store `data` under `key`, replacing any previous content atomically."""

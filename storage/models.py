@@ -93,7 +93,10 @@ class Call(Base):
 
     __tablename__ = "calls"
     # The default-rating sweep looks for unrated calls by age.
-    __table_args__ = (Index("ix_calls_disposition_created_at", "disposition", "created_at"),)
+    __table_args__ = (
+        Index("ix_calls_disposition_created_at", "disposition", "created_at"),
+        Index("ix_calls_agent_created_at", "agent", "created_at"),  # an agent's scorecard
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
@@ -334,6 +337,18 @@ class Department(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     head: Mapped[User | None] = relationship()
+
+
+class Agent(Base):
+    """A hotline agent (话务员) by the code calls carry in `agent`, with a name to show."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    dept: Mapped[str | None] = mapped_column(String(64), index=True)  # a Department.code
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CallbackEvent(Base):

@@ -64,6 +64,13 @@ class FigureDay(Base):
     # Closed without the caller's feedback (未能反馈): not counted as followed up.
     realname_unconfirmed: Mapped[int] = mapped_column(default=0, server_default="0")
     anonymous_bad: Mapped[int] = mapped_column(default=0, server_default="0")  # no number
+    served: Mapped[int] = mapped_column(default=0)  # calls an agent served (主动评价率's base)
+    # The five levels of the counted ratings (the distribution).
+    very_satisfied: Mapped[int] = mapped_column(default=0)
+    satisfied: Mapped[int] = mapped_column(default=0)
+    basically_satisfied: Mapped[int] = mapped_column(default=0)
+    dissatisfied: Mapped[int] = mapped_column(default=0)
+    very_dissatisfied: Mapped[int] = mapped_column(default=0)
 
 
 class FigureState(Base):
@@ -114,6 +121,8 @@ class SpotCheckItem(Base):
     scores: Mapped[dict[str, bool] | None] = mapped_column(JSON)  # checklist item → passed
     passed: Mapped[bool | None]
     finding: Mapped[str | None] = mapped_column(Text)
+    # Answers that differ from the record's fact: checklist item → {"fact", "reason"}.
+    overrides: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     scored_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     scored_by_name: Mapped[str | None] = mapped_column(String(64))
     scored_at: Mapped[datetime | None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,7 +14,18 @@ from storage.models import Call, PublicCase, User
 
 MAX_TITLE = 100
 MAX_SUMMARY = 2000
-LONG_NUMBER = re.compile(r"\d[\d\s-]{5,}\d")  # seven digits or more: a phone or id number
+# Seven digits or more, whatever stands between them (spaces, - _ . / brackets): a
+# phone or id number, also written 138_1111_2222, 138.1111.2222 or in Chinese numerals.
+LONG_NUMBER = re.compile(r"\d(?:[\s\-_.,，、·/\\()（）—]*\d){6,}")
+CHINESE_DIGITS = str.maketrans(
+    "〇零○幺一壹二贰两三叁四肆五伍六陆七柒八捌九玖", "00011122233445566778899"
+)
+
+
+def contains_long_number(text: str) -> bool:
+    """Whether `text` holds a phone or id number in any common spelling."""
+    plain = unicodedata.normalize("NFKC", text).translate(CHINESE_DIGITS)
+    return LONG_NUMBER.search(plain) is not None
 
 
 class CaseError(ValueError):
@@ -30,7 +42,7 @@ def choose(session: Session, user: User, call: Call, title: str, summary: str) -
         raise CaseError("请填写案例标题和摘要。")
     if len(title) > MAX_TITLE or len(summary) > MAX_SUMMARY:
         raise CaseError(f"标题不超过 {MAX_TITLE} 字，摘要不超过 {MAX_SUMMARY} 字。")
-    if LONG_NUMBER.search(title + " " + summary):
+    if contains_long_number(title + " " + summary):
         raise CaseError("案例中不得包含电话号码、证件号等个人信息。")
     case = session.scalars(select(PublicCase).where(PublicCase.call_id == call.id)).first()
     if case is None:

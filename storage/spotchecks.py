@@ -27,6 +27,7 @@ from storage.models import (
     SpotCheckItem,
     User,
 )
+from storage.spotcheck_facts import facts
 from storage.types import utcnow
 
 CHECKLIST: tuple[tuple[str, str], ...] = (
@@ -112,13 +113,33 @@ def draw(
 
 
 def score(
-    session: Session, user: User, item: SpotCheckItem, passed: Mapping[str, bool], finding: str
+    session: Session,
+    user: User,
+    item: SpotCheckItem,
+    answers: Mapping[str, bool | None],
+    finding: str,
+    reasons: Mapping[str, str] | None = None,
 ) -> SpotCheckItem:
-    """Score one sampled callback against every checklist item, with the findings."""
-    unknown = set(passed) - {code for code, _ in CHECKLIST}
+    """Score one sampled callback: every checklist item answered (none by default); an
+    answer other than the record's fact needs a reason (kept in `overrides`)."""
+    unknown = set(answers) - {code for code, _ in CHECKLIST}
     if unknown:
         raise SpotCheckError(f"未知的检查项：{', '.join(sorted(unknown))}")
-    item.scores = {code: bool(passed.get(code, False)) for code, _ in CHECKLIST}
+    names = dict(CHECKLIST)
+    missing = [names[code] for code, _ in CHECKLIST if answers.get(code) is None]
+    if missing:
+        raise SpotCheckError(f"请逐项作答：{'、'.join(missing)}")
+    record = facts(session.get_one(Callback, item.callback_id))
+    overrides = {}
+    for code, _ in CHECKLIST:
+        fact = record[code].answer
+        if fact is not None and answers[code] != fact:
+            reason = ((reasons or {}).get(code) or "").strip()[:500]
+            if not reason:
+                raise SpotCheckError(f"「{names[code]}」与记录不一致，请写明理由。")
+            overrides[code] = {"fact": fact, "reason": reason}
+    item.scores = {code: bool(answers[code]) for code, _ in CHECKLIST}
+    item.overrides = overrides or None
     item.passed = all(item.scores.values())
     item.finding = finding.strip()[:MAX_FINDING] or None
     if not item.passed and not item.finding:

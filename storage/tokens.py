@@ -41,3 +41,14 @@ def check_token(session: Session, token: str) -> ApiToken | None:
         if found.last_used_at is None or now - found.last_used_at > TOUCH_EVERY:
             found.last_used_at = now
     return found
+
+
+def revoke_tokens(session: Session, name: str) -> int:
+    """Revoke every live token called `name`; how many there were."""
+    live = session.scalars(
+        select(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None))
+    ).all()
+    now = utcnow()
+    for found in live:
+        found.revoked_at = now
+    return len(live)

@@ -134,8 +134,10 @@ def sequence(*responders: Respond) -> Respond:
 
 
 def fetch(url, dest, allowed, **options):
+    """Fetch with the fake hosts' `host:port` allowed, plain http included (`http://`)."""
     options = {"auth": (SID, TOKEN), "retry_delay_s": 0.01, "timeout_s": 2} | options
-    return fetch_recording(url, dest, allowed_hosts=set(allowed), **options)
+    listed = {entry if "://" in entry else f"http://{entry}" for entry in allowed}
+    return fetch_recording(url, dest, allowed_hosts=listed, **options)
 
 
 def leftovers(folder) -> list[str]:

@@ -26,6 +26,7 @@ def expected_counts(sessions, start: date, end: date, key=lambda call: call.dept
                 continue
             c = out[key(call)]
             c["calls"] += 1
+            c["served"] += call.disposition != "not_served" and call.kind != "later"
             r, cb = call.rating, call.callback
             if r is None:
                 continue
@@ -34,6 +35,7 @@ def expected_counts(sessions, start: date, end: date, key=lambda call: call.dept
                 c["not_adopted"] += cb is not None and cb.state == "not_adopted"
                 continue
             c["rated"] += 1
+            c[r.level] += 1
             c["active"] += r.source in ("dtmf", "speech")
             c[r.category] += 1
             if r.category != "bad":

@@ -103,7 +103,7 @@ def test_post_without_csrf_token_is_refused(client, people, sessions):
     cb_id = new_callback(sessions, "CA1")
     login(client, "zhang")
     response = client.post(f"/console/callbacks/{cb_id}/attempt", data={"result": "reached"})
-    assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "页面已过期" in response.get_data(as_text=True)
     assert state(sessions, cb_id).state == "open" and events(sessions, cb_id) == []
     no_token = client.post("/console/login", data={"username": "zhang", "password": PASSWORD})
     assert no_token.status_code == 400

@@ -119,7 +119,7 @@ def test_admin_manages_departments_and_users(browser, live_server, sessions):
     page.fill("input[name=password]", "a-good-password")
     page.select_option("form.admin-form select[name=dept]", "D-traffic")
     page.click("text=创建用户")
-    sync_api.expect(page.locator("#user-sun")).to_contain_text("D-traffic")
+    sync_api.expect(page.locator("#user-sun")).to_contain_text("交通运输局")
     row = page.locator("#user-wang")
     row.locator("input[name=active]").uncheck()
     row.locator("button[type=submit]").click()

@@ -1,7 +1,8 @@
 """The database locked for 10 s, or PostgreSQL restarted, while callers press keys.
 
-The caller hears `system_busy` and a hang-up within Twilio's 15 s, never dead air;
-nothing is half-written; the service works again as soon as the database does.
+The key is kept (spool) and the caller thanked within the 5 s bound, never dead air
+nor `system_busy`; nothing is half-written; the kept rating is stored as soon as the
+database answers, and the service works again.
 (tests/test_database_busy.py covers the short SQLite lock with a shortened timeout;
 here the timeouts are the production ones.)
 """
@@ -23,10 +24,26 @@ from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import Call, Callback, CallEvent, OutboxJob, Rating
 from tests.conftest import BASE_URL, sign, twiml_verbs
+from tests.fault_report import report_fault
 from tests.helpers import count
 from tests.postgres_cluster import PostgresCluster
 
 TWILIO_LIMIT_S = 15
+KEPT_BOUND_S = 5  # the documented bound of a webhook under a database lock
+
+
+def _until(predicate, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return True
+        except Exception:  # still busy applying the spool
+            pass
+        time.sleep(0.2)
+    return False
+
+
 STORED = (Call, Rating, Callback, OutboxJob, CallEvent)
 
 
@@ -72,12 +89,16 @@ def test_sqlite_locked_for_10_s_under_20_calls(live_server, database_url, sessio
         release.join()
         foreign.close()
     for response, took in answers:
-        assert response.status_code == 200 and took < TWILIO_LIMIT_S
-        assert "system_busy" in response.text and "<Hangup" in response.text
-    assert set(_stored(sessions).values()) == {0}, "nothing half-written"
+        assert response.status_code == 200 and took < KEPT_BOUND_S
+        assert "thanks_bad" in response.text and "<Hangup" in response.text
+    assert _until(lambda: count(sessions, Rating) == 20), "kept keys stored once released"
     response, _ = _press(create_app().test_client(), sids[0])
     assert "thanks_bad" in response.get_data(as_text=True), "works again once released"
-    assert count(sessions, Rating) == 1 and count(sessions, Callback) == 1
+    assert count(sessions, Rating) == 20 and count(sessions, Callback) == 20
+    report = report_fault(
+        "database locked 10 s", sessions, sids, dict.fromkeys(sids, "dissatisfied")
+    )
+    assert report.ratings_lost == 0
 
 
 @pytest.fixture(scope="module")
@@ -121,11 +142,11 @@ def test_postgres_table_locked_the_caller_hears_busy_not_dead_air(pg_app):
         release.cancel()
         transaction.rollback()
         locker.close()
-    assert twiml_verbs(response) == ["Play", "Hangup"]
-    assert "system_busy" in response.get_data(as_text=True)
-    assert took < 8, f"answered after {took:.1f} s"
     sessions = _pg_sessions(url)
-    assert set(_stored(sessions).values()) == {0}, "nothing half-written"
+    assert twiml_verbs(response) == ["Play", "Hangup"]
+    assert "thanks_bad" in response.get_data(as_text=True), "kept: the caller is thanked"
+    assert took < KEPT_BOUND_S, f"answered after {took:.1f} s"
+    assert _until(lambda: count(sessions, Rating) == 1), "stored once the lock is gone"
     response, _ = _press(client, call_sid)
     assert "thanks_bad" in response.get_data(as_text=True)
     assert count(sessions, Rating) == 1 and count(sessions, OutboxJob) == 1
@@ -140,12 +161,13 @@ def test_postgres_restart_between_and_during_calls(pg_app, postgres):
     postgres.stop("immediate")  # a crash: every pooled connection is dead
     try:
         response, took = _press(client, down_sid := _sid())
-        assert "system_busy" in response.get_data(as_text=True) and took < TWILIO_LIMIT_S
+        assert "thanks_bad" in response.get_data(as_text=True) and took < KEPT_BOUND_S
     finally:
         postgres.start()
 
+    sessions = _pg_sessions(url)
+    assert _until(lambda: count(sessions, Rating) == 2), "the kept key stored once it is up"
     response, _ = _press(client, down_sid)
     assert "thanks_bad" in response.get_data(as_text=True), "pooled connections renewed"
-    sessions = _pg_sessions(url)
     assert count(sessions, Rating) == 2 and count(sessions, Callback) == 1
     assert count(sessions, OutboxJob) == 2

@@ -26,6 +26,7 @@ from ivr.simulate_http import http_transport
 from storage.models import Callback, Escalation, Notification, OutboxJob, Rating
 from storage.types import utcnow
 from tests.conftest import AUTH_TOKEN, BASE_URL
+from tests.fault_report import report_fault
 from tests.fault_services import RedisProcess, WorkOrderReceiver
 from tests.helpers import count, stored_call
 from workers.queues import QUEUES
@@ -139,6 +140,9 @@ def test_redis_hung_then_killed_during_100_calls_loses_nothing(
     assert "jobs sent: 0" in _sweep()
     _run_workers(own_redis.url)
     assert receiver.pushes == {script.call_sid: 1 for script in scripts}, "each effect once"
+    pressed = {script.call_sid: LEVEL_BY_KEY[script.answers[0]] for script in scripts}
+    report = report_fault("redis hung then killed", sessions, list(pressed), pressed)
+    assert report.ratings_lost == 0
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from storage.files import default_root
 from storage.models import Call, OutboxJob, Rating, Recording
 from storage.types import utcnow
 from tests.conftest import AUTH_TOKEN, BASE_URL, flask_transport
+from tests.fault_report import report_fault
 from tests.helpers import count, stored_call
 from workers.queues import QUEUES
 
@@ -50,7 +51,7 @@ def media():
 @pytest.fixture
 def speech_app(env, monkeypatch, media, ko_model):
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
-    monkeypatch.setenv("RECORDING_HOSTS", media.netloc)
+    monkeypatch.setenv("RECORDING_HOSTS", f"http://{media.netloc}")
     return create_app()
 
 
@@ -138,6 +139,9 @@ def test_a_worker_killed_mid_recognition_the_job_runs_again_and_writes_once(
     kept = [path for path in default_root().glob("*/*") if path.is_file()]
     assert [path.relative_to(default_root()).as_posix() for path in kept] == [recording.file_key]
     assert "jobs sent: 0" in _sweep("--now", later), "done: never sent again"
+    sid = script.call_sid
+    report = report_fault("worker killed", sessions, [sid], {sid: "dissatisfied"})
+    assert report.ratings_lost == 0 and report.callbacks_opened == 1
 
 
 def _sweep(*args: str) -> str:

@@ -33,7 +33,7 @@ def recordings(sessions) -> list[Recording]:
 
 def test_a_whole_call_recording_is_kept_and_played(post, client, sessions, host, monkeypatch):
     twilio = host(wav)
-    monkeypatch.setenv("RECORDING_HOSTS", twilio.netloc)
+    monkeypatch.setenv("RECORDING_HOSTS", f"http://{twilio.netloc}")
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", SID)
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
     for _ in range(2):  # Twilio delivers at least once

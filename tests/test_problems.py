@@ -41,7 +41,7 @@ def test_the_page_groups_reasons_and_notes(client, app, sessions):
     page = client.get("/console/problems").get_data(as_text=True)
     assert "共 4 条" in page
     city = page[page.index('data-theme="city"') :]
-    assert '市政与环境 <span class="count">2</span>' in city and "D-housing 2" in city
+    assert '市政与环境 <span class="count">2</span>' in city and "住房保障局 2" in city
     assert "小区 路灯 不亮" in city
     assert 'data-theme="housing"' in page and "核实说明：来电人反映的物业维修问题" in page
     login(client, "zhang")

@@ -54,7 +54,7 @@ def test_download_with_basic_auth(host, tmp_path):
 
 def test_environment_gives_hosts_and_credentials(host, tmp_path, monkeypatch):
     twilio = host(wav)
-    monkeypatch.setenv("RECORDING_HOSTS", f" api.twilio.com , {twilio.netloc.upper()} ")
+    monkeypatch.setenv("RECORDING_HOSTS", f" api.twilio.com , HTTP://{twilio.netloc.upper()} ")
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", SID)
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
     fetch_recording(twilio.url(), tmp_path / "a.wav", retry_delay_s=0.01)
@@ -263,7 +263,7 @@ def test_default_hosts(monkeypatch, tmp_path, value):
         fetch_recording("http://127.0.0.1:1/rec", tmp_path / "a.wav")
 
 
-ALLOWED = parse_hosts("api.twilio.com, 127.0.0.1:8080")
+ALLOWED = parse_hosts("api.twilio.com, http://127.0.0.1:8080")
 
 
 @pytest.mark.parametrize(
@@ -271,7 +271,6 @@ ALLOWED = parse_hosts("api.twilio.com, 127.0.0.1:8080")
     [
         "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1",
         "https://API.TWILIO.COM:443/x",
-        "http://api.twilio.com/x",
         "https://api.twilio.com./x",
         "http://127.0.0.1:8080/x",
         "https://127.0.0.1:8080/x",
@@ -285,6 +284,7 @@ def test_allowed_urls(url):
     "url",
     [
         "https://api.twilio.com:8443/x",
+        "http://api.twilio.com/x",  # listed without http://: https only
         "http://127.0.0.1/x",
         "https://api.twilio.com.evil.example/x",
         "https://evil.example/api.twilio.com",
@@ -304,3 +304,16 @@ def test_allowed_urls(url):
 def test_refused_urls(url):
     with pytest.raises(RecordingRefused):
         check_allowed(url, ALLOWED)
+
+
+def test_basic_auth_never_goes_over_http_to_a_host_listed_without_http(host, tmp_path):
+    twilio = host(wav)
+    with pytest.raises(RecordingRefused, match="https only"):
+        fetch_recording(
+            twilio.url(), tmp_path / "a.wav", allowed_hosts={twilio.netloc}, auth=(SID, TOKEN)
+        )
+    assert twilio.seen == []  # no request at all, so no credentials in clear text
+    assert parse_hosts("http://media.example:8080") == {
+        ("media.example", 8080),
+        ("http://media.example", 8080),
+    }

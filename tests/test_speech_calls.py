@@ -83,7 +83,7 @@ def media():
 @pytest.fixture
 def speech_app(env, monkeypatch, media, speech_ready):
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
-    monkeypatch.setenv("RECORDING_HOSTS", media.netloc)
+    monkeypatch.setenv("RECORDING_HOSTS", f"http://{media.netloc}")
     return create_app()
 
 

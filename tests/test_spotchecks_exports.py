@@ -13,7 +13,7 @@ from sqlalchemy import select
 from storage.figures import Period
 from storage.models import AuditEntry, Callback, SpotCheck, SpotCheckItem
 from storage.seed import SeedPlan, seed_calls
-from storage.spotchecks import SpotCheckError, population, sample_ids, sample_size
+from storage.spotchecks import CHECKLIST, SpotCheckError, population, sample_ids, sample_size
 from tests.console_helpers import csrf, login, make_people
 from tests.figures_check import TZ
 from tests.supervisor_helpers import keyed_call, spoken_call
@@ -82,9 +82,14 @@ def test_a_sample_is_drawn_redrawn_from_its_seed_and_scored(client, seeded):
     item_id = int(re.search(r'id="item-(\d+)"', page).group(1))
     url = f"/console/spot-checks/{first_id}/items/{item_id}"
     token = csrf(client, f"/console/spot-checks/{first_id}")
-    form = {"csrf_token": token, "callback_in_time": "pass", "verdict_grounded": "pass"}
-    refused = client.post(url, data=form, follow_redirects=True).get_data(as_text=True)
-    assert "未保存：有不合格项时，请写明发现的问题" in refused
+    form = {"csrf_token": token, "callback_in_time": "yes", "verdict_grounded": "yes"}
+    refused = client.post(url, data=form)
+    assert refused.status_code == 400 and "请逐项作答" in refused.get_data(as_text=True)
+    form |= {"rectified": "no", "evidence": "no", "fed_back": "no"}
+    form |= {f"reason_{code}": "复核录音后判断" for code, _ in CHECKLIST}
+    refused = client.post(url, data=form).get_data(as_text=True)
+    assert "有不合格项时，请写明发现的问题" in refused
+    assert 'value="no" checked' in refused  # the answers given are kept
     form["finding"] = "未上传整改照片"
     page = client.post(url, data=form, follow_redirects=True).get_data(as_text=True)
     assert "评分已保存" in page and "已评分 1/" in page and "合格 0" in page
@@ -102,7 +107,7 @@ def test_a_sample_is_drawn_redrawn_from_its_seed_and_scored(client, seeded):
         "证明材料齐全、可核验",
         "处理结果已反馈来电人",
     )
-    scored = [row for row in rows[1:] if row[10]]
+    scored = [row for row in rows[1:] if row[10] != "未评"]
     assert len(rows) == len(first) + 1 and [row[1] for row in rows[1:]] == first
     assert len(scored) == 1 and scored[0][5:11] == (
         "合格",
@@ -148,7 +153,8 @@ def test_exports_mask_numbers_and_read_back(client, app, sessions):
     book = load_workbook(io.BytesIO(report.data))
     assert book.sheetnames == ["汇总", "按部门", "按话务员", "按日"]
     total = list(book["汇总"].values)[1]
-    assert total[1:4] == (2, 2, "100.0%") and total[4] == "50.0%"  # calls, rated, 主动, 好评
+    assert total[1:4] == (2, 2, 1.0) and total[4] == 0.5  # calls, rated, 主动, 好评
+    assert book["汇总"]["D2"].number_format == "0.0%"  # a number, shown as a percentage
     with sessions() as session:
         exports = session.scalars(select(AuditEntry).where(AuditEntry.action == "export")).all()
     assert [e.target for e in exports] == ["calls", "calls", "report"]
@@ -158,7 +164,7 @@ def test_public_summary_needs_no_login_and_shows_no_personal_data(client, app, s
     make_people(sessions)
     spoken_call(sessions, "CA1", agent="A-secret")
     page = client.get("/console/public/summary").get_data(as_text=True)
-    assert "12345 热线好差评公开汇总" in page and "D-housing" in page
+    assert "12345 热线好差评公开汇总" in page and "住房保障局" in page and "D-housing" not in page
     assert "5678" not in page and "A-secret" not in page and "CA1" not in page
 
 
@@ -185,3 +191,40 @@ def test_chosen_cases_are_published_without_personal_data(client, app, sessions)
     assert choose(good, withdraw="1").status_code == 302
     public = app.test_client().get("/console/public/summary").get_data(as_text=True)
     assert "耐心解答社保问题" not in public and "路灯一月未修" in public
+
+
+def test_an_answer_against_the_record_needs_a_reason(client, app, sessions):
+    from tests.console_seed import seed_console
+
+    ids = seed_console(sessions, calls=200)
+    login(client, "li")
+    with sessions() as session:
+        check = session.get(SpotCheck, ids["spot_check"])
+        item = check.items[0]
+        from storage.models import Callback
+        from storage.spotcheck_facts import facts
+
+        record = facts(session.get(Callback, item.callback_id))
+        item_id = item.id
+    page = client.get(f"/console/spot-checks/{ids['spot_check']}").get_data(as_text=True)
+    assert "checked" not in page.split(f'id="item-{item_id}"')[1].split("</section>")[0]
+    assert record["callback_in_time"].text in page  # the fact from the record is shown
+    answers = {code: "yes" if record[code].answer is not False else "no" for code, _ in CHECKLIST}
+    flipped = "yes" if answers["callback_in_time"] == "no" else "no"
+    form = {"csrf_token": csrf(client, "/console/spot-checks"), "finding": "复核"}
+    url = f"/console/spot-checks/{ids['spot_check']}/items/{item_id}"
+    refused = client.post(url, data=form | answers | {"callback_in_time": flipped})
+    assert refused.status_code == 400 and "与记录不一致，请写明理由" in refused.get_data(
+        as_text=True
+    )
+    reason = {"reason_callback_in_time": "录音显示当天已联系"}
+    done = client.post(url, data=form | answers | {"callback_in_time": flipped} | reason)
+    assert done.status_code == 302
+    with sessions() as session:
+        item = session.get(SpotCheckItem, item_id)
+        assert item.overrides == {
+            "callback_in_time": {
+                "fact": record["callback_in_time"].answer,
+                "reason": "录音显示当天已联系",
+            }
+        }

@@ -87,7 +87,7 @@ def test_supervisor_checks_a_month_of_figures(browser, live_server, sessions):
     sync_api.expect(tiles.locator("[data-figure=calls]")).to_have_text(str(total["calls"]))
     sync_api.expect(tiles.locator("[data-figure=rated]")).to_have_text(str(total["rated"]))
     expected_rates = {
-        "active_rate": percent(total["active"], total["rated"]),
+        "active_rate": percent(total["active"], total["served"]),
         "good_rate": percent(total["good"], total["rated"]),
         "bad_rate": percent(total["bad"], total["rated"]),
         "callback_rate": percent(total["cb_in_time"], total["cb_settled"]),
@@ -121,7 +121,10 @@ def test_supervisor_draws_scores_and_exports(browser, live_server, sessions, tmp
     sync_api.expect(page.locator(".flash")).to_contain_text("已抽取 3 条回访（随机种子 20261128）")
     sync_api.expect(page.locator("section.sample")).to_have_count(3)
     first = page.locator("section.sample").first
-    first.locator("input[name=evidence]").uncheck()
+    for code in ("callback_in_time", "verdict_grounded", "rectified", "evidence", "fed_back"):
+        answer = "no" if code == "evidence" else "yes"
+        first.locator(f"input[name={code}][value={answer}]").check()
+        first.locator(f"input[name=reason_{code}]").fill("复核录音后判断")
     first.locator("textarea[name=finding]").fill("整改照片缺失")
     first.locator("button[type=submit]").click()
     sync_api.expect(page.locator(".flash")).to_contain_text("评分已保存")
@@ -142,7 +145,7 @@ def test_supervisor_draws_scores_and_exports(browser, live_server, sessions, tmp
     assert rows[0][:3] == ("编号", "通话编号", "来电时间")
     counts = expected_counts(sessions, datetime(2026, 10, 1).date(), datetime(2026, 10, 31).date())
     bad = sum(c["bad"] + c["excluded"] for c in counts.values())  # excluded ones are bad too
-    assert len(rows) == bad + 1 and all(row[10] == "bad" for row in rows[1:])
+    assert len(rows) == bad + 1 and all(row[10] == "差评" for row in rows[1:])
     assert all("****" in (row[6] or "****") for row in rows[1:])
     page.click("nav >> text=问题分析")
     sync_api.expect(page.locator("h1")).to_have_text("常见问题分析")

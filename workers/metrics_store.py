@@ -32,10 +32,32 @@ def _labels(labels: dict[str, str]) -> str:
     return json.dumps(labels, sort_keys=True, ensure_ascii=False)
 
 
+def labels_field(labels: dict[str, str]) -> str:
+    """The hash field prefix of a label set."""
+    return _labels(labels)
+
+
+def bucket_of(name: str, seconds: float) -> str:
+    """The bucket bound (as text) an observation of `seconds` falls in."""
+    return next((str(bound) for bound in BUCKETS[name] if seconds <= bound), INF)
+
+
+def add_many(
+    redis: Redis, counts: dict[tuple[str, str, str], int], sums: dict[tuple[str, str], float]
+) -> None:
+    """Add a batch of increments in one pipeline: counts by (name, labels field, part)
+    and sums by (name, labels field). Raises RedisError."""
+    with redis.pipeline(transaction=False) as pipe:
+        for (name, field, part), n in counts.items():
+            pipe.hincrby(KEY.format(name=name), f"{field}|{part}", n)
+        for (name, field), seconds in sums.items():
+            pipe.hincrbyfloat(KEY.format(name=name), f"{field}|sum", seconds)
+        pipe.execute()
+
+
 def observe(redis: Redis, name: str, seconds: float, **labels: str) -> None:
     """Count one observation of `seconds` in histogram `name` (one of `BUCKETS`)."""
-    bounds = BUCKETS[name]
-    bucket = next((str(bound) for bound in bounds if seconds <= bound), INF)
+    bucket = bucket_of(name, seconds)
     field = _labels(labels)
     try:
         with redis.pipeline(transaction=False) as pipe:

@@ -26,6 +26,7 @@ import urllib3
 log = logging.getLogger(__name__)
 
 DEFAULT_HOSTS = "api.twilio.com"
+HTTP_MARK = "http://"  # an allowed host entry that may also be fetched over plain http
 DEFAULT_PORTS = {"http": 80, "https": 443}
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 RETRY_STATUSES = {404, 408, 429}  # and 5xx
@@ -69,19 +70,29 @@ class FetchResult:
 
 
 def parse_hosts(entries: str | Iterable[str]) -> frozenset[HostPort]:
-    """`"a.example, B.example:8443"` → {("a.example", None), ("b.example", 8443)}."""
+    """`"a.example, B.example:8443"` → {("a.example", None), ("b.example", 8443)}.
+
+    Downloads are https only (they carry the account's Basic auth). An entry written
+    `http://host[:port]` also allows plain http there: it is kept as
+    `("http://host", port)` beside `("host", port)`.
+    """
     items = entries.split(",") if isinstance(entries, str) else entries
     hosts = set()
     for item in (entry.strip() for entry in items if entry.strip()):
-        parts = urlsplit(f"//{item}")
-        if not parts.hostname or parts.path or parts.username is not None:
+        plain_http = item.lower().startswith("http://")
+        parts = urlsplit(f"//{item[len('http://') :] if plain_http else item}")
+        if not parts.hostname or parts.path or parts.username is not None or "://" in item[8:]:
             raise ValueError(f"invalid host in RECORDING_HOSTS: {item!r}")
-        hosts.add((parts.hostname.rstrip("."), parts.port))
+        host = parts.hostname.rstrip(".")
+        hosts.add((host, parts.port))
+        if plain_http:
+            hosts.add((HTTP_MARK + host, parts.port))
     return frozenset(hosts)
 
 
 def allowed_hosts_from_env() -> frozenset[HostPort]:
-    """`RECORDING_HOSTS` (comma-separated `host[:port]`), default `api.twilio.com`."""
+    """`RECORDING_HOSTS` (comma-separated `host[:port]`, https only, or `http://host[:port]`
+    to allow plain http too), default `api.twilio.com`."""
     return parse_hosts(os.environ.get("RECORDING_HOSTS", "").strip() or DEFAULT_HOSTS)
 
 
@@ -113,8 +124,15 @@ def check_allowed(url: str, allowed: frozenset[HostPort]) -> Origin:
     except ValueError as error:
         log.warning("recording URL refused: %s", error)
         raise RecordingRefused(f"recording URL refused: {error}") from None
-    if (host, port) in allowed or (port == DEFAULT_PORTS[scheme] and (host, None) in allowed):
+    listed = host if scheme == "https" else HTTP_MARK + host
+    if (listed, port) in allowed or (port == DEFAULT_PORTS[scheme] and (listed, None) in allowed):
         return scheme, host, port
+    if scheme == "http" and ((host, port) in allowed or (host, None) in allowed):
+        log.warning("recording URL refused: %s is allowed over https only", host)
+        raise RecordingRefused(
+            f"recording host {host} is allowed over https only (list it as http://{host} "
+            "in RECORDING_HOSTS to allow plain http)"
+        )
     log.warning("recording URL refused: host %s:%s is not in RECORDING_HOSTS", host, port)
     raise RecordingRefused(f"recording host {host}:{port} is not in RECORDING_HOSTS")
 

@@ -10,7 +10,9 @@ from datetime import datetime
 from redis import Redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage import spool
 from storage.figures_rollup import refresh as refresh_figures
+from storage.kept import drain_spool
 from workers.due_soon import notify_due_soon
 from workers.duties import (
     STEP_CALLBACK,
@@ -58,8 +60,17 @@ class SweepReport:
 
 
 def sweep(factory: sessionmaker[Session], redis: Redis, now: datetime) -> SweepReport:
-    """Run every periodic duty once, as of `now`. Safe to run twice, or late."""
-    ratings = give_default_ratings(factory, now)
+    """Run every periodic duty once, as of `now`. Safe to run twice, or late.
+
+    First, what web processes kept while the database was busy is applied; while any
+    of it is still kept (another process applying it), no default rating is given:
+    a call with a kept key must never get one."""
+    drain_spool(factory)
+    if spool.pending():
+        log.warning("kept entries still being applied: default ratings wait for the next sweep")
+        ratings = 0
+    else:
+        ratings = give_default_ratings(factory, now)
     contact, notified_contact = mark_overdue(factory, now, STEP_CONTACT)
     overdue, notified = mark_overdue(factory, now, STEP_CALLBACK)
     rectify, notified_rectify = mark_overdue(factory, now, STEP_RECTIFY)

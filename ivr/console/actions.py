@@ -12,56 +12,32 @@ from typing import Any
 
 from flask import flash, redirect, request, url_for
 
-from ivr.console import bp, error_page, labels
+from ivr.console import bp, error_page, labels, messages
 from ivr.console.auth import current_user, login_required
 from ivr.console.evidence import BadUpload, discard, read_uploads, store
-from ivr.console.queue import audit_refusal, check_access
+from ivr.console.queue import audit_refusal, check_access, next_case, render_detail
 from ivr.extensions import db_sessions, redis_client
 from storage import callbacks as wf
 from storage.callback_steps import IllegalTransition, InvalidInput, NotAllowed, NotFound
+from storage.files import file_store
 from workers.queues import send_after_commit
 
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 STATUS = {NotFound: 404, NotAllowed: 403, IllegalTransition: 409, InvalidInput: 400}
-MESSAGES = {
-    "attempts are logged only while": "只有待回访状态下才能登记回访尝试。",
-    "the caller has not been reached": "尚未联系上来电人，不能进行此操作。",
-    "a verdict is already recorded": "已经登记过核实结论。",
-    "no mistaken/malicious verdict awaits": "没有等待审批的误评或恶意差评结论。",
-    "the verdict's author cannot review": "不能审批自己登记的结论。",
-    "only a supervisor reviews": "只有主管可以审批结论。",
-    "say why it is not genuine": "误评或恶意差评须说明理由。",
-    "feedback ": "当场解决或解释说明须填写来电人反馈；其他结论不填。",
-    "describe the rectification": "请填写整改情况说明。",
-    "give 1 to": "请上传 1 至 20 个证明材料文件。",
-    "no rectification under way": "当前没有进行中的整改。",
-    "this form was submitted for another": "该表单属于另一条回访，请刷新页面。",
-    "a callback of department": "此回访不属于您的部门，您无权处理（已记录）。",
-    "the callback is": "回访当前状态不允许此操作。",
-    "only a supervisor or the head assigns": "只有主管或部门负责人可以指派。",
-    "choose an active staff member": "请选择本部门在岗的承办人员。",
-    "the case is already assigned to this person": "该回访已由此人负责。",
-    "the case is already assigned": "该回访已有负责人；如需改派，请联系部门负责人。",
-    "say why the case is reassigned": "改派须说明理由。",
-    "only the department's staff take": "只有本部门承办人员可以认领。",
-    "only a supervisor reopens": "只有主管可以重新打开回访。",
-    "say why the case is reopened": "重新打开须说明理由。",
-    "name the departments consulted": (
-        "选择「15 日内整改（情况复杂）」须勾选会商部门（本部门以外至少一个）。"
-    ),
-    "unknown department consulted": "所选会商部门不存在。",
-    "departments are consulted on the 15-day": "只有「15 日内整改（情况复杂）」需要选择会商部门。",
-    "not consulted on this case": "您的部门未参与此回访的会商，无权查看或填写（已记录）。",
-    "write the note": "请填写会商意见。",
-}
+FORMS = {"console.attempt": "attempt", "console.verdict": "verdict", "console.close": "close"}
+EVIDENCE_KEY = re.compile(r"evidence/(\d+)/[0-9a-f]{32}\.(pdf|jpg|png)")
 
 
 def _chinese(error: Exception) -> str:
-    text = str(error)
-    for start, message in MESSAGES.items():
-        if text.startswith(start):
-            return message
-    return text
+    return messages.translate(str(error))
+
+
+def _in_place(callback_id: int, message: str, status: int, files: list[dict] | None = None) -> Any:
+    """The callback page again, the refusal beside its form, what was typed kept."""
+    kept = {key: request.form.get(key, "") for key in request.form if key != "csrf_token"}
+    form = FORMS.get(request.endpoint or "", "review")
+    problem = {"form": form, "message": message, "kept": kept, "files": files or []}
+    return render_detail(callback_id, status=status, problem=problem)
 
 
 def _submission_key() -> str | None:
@@ -75,9 +51,13 @@ def _run(callback_id: int, action: Callable[..., wf.Outcome], *args: Any, **kwar
 
 
 def _act(
-    callback_id: int, action: Callable[..., wf.Outcome], *args: Any, **kwargs: Any
+    callback_id: int,
+    action: Callable[..., wf.Outcome],
+    *args: Any,
+    kept_files: list[dict] | None = None,
+    **kwargs: Any,
 ) -> wf.Outcome | tuple[str, int]:
-    """The action's outcome (its jobs sent), or the error page of its refusal."""
+    """The action's outcome (its jobs sent), or the page with its refusal in place."""
     user = current_user()
     assert user is not None
     factory = db_sessions()
@@ -87,6 +67,8 @@ def _act(
         )
     except wf.WorkflowError as error:
         status = STATUS.get(type(error), 400)
+        if status in (400, 409):
+            return _in_place(callback_id, _chinese(error), status, kept_files)
         return error_page(status, labels.HTTP_TITLES[status], _chinese(error))
     if outcome.jobs:
         send_after_commit(factory, redis_client(), outcome.jobs)
@@ -100,7 +82,14 @@ def _answer(callback_id: int, outcome: wf.Outcome | tuple[str, int]) -> Any:
     if outcome.duplicate:
         flash("该表单已经提交过，未重复处理。")
     else:
-        flash(f"已保存。回访状态：{labels.label(outcome.state)}。")
+        flash(f"回访 #{callback_id} 已保存。回访状态：{labels.label(outcome.state)}。")
+    if request.form.get("then") == "next":
+        user = current_user()
+        following = next_case(user, callback_id) if user else None
+        if following is not None:
+            return redirect(url_for("console.callback", callback_id=following))
+        flash("队列中没有其他待处理的回访了。")
+        return redirect(url_for("console.queue"))
     return redirect(url_for("console.callback", callback_id=callback_id))
 
 
@@ -133,7 +122,7 @@ def review(callback_id: int) -> Any:
     """A supervisor approves or rejects a mistaken/malicious verdict."""
     decision = request.form.get("decision", "")
     if decision not in ("approve", "reject"):
-        return error_page(400, labels.HTTP_TITLES[400], "请选择批准或驳回。")
+        return _in_place(callback_id, "请选择批准或驳回。", 400)
     return _run(callback_id, wf.review_verdict, decision == "approve", _note())
 
 
@@ -144,15 +133,38 @@ def close(callback_id: int) -> Any:
     user = current_user()
     assert user is not None
     check_access(callback_id, user, "close")  # before any file is stored
+    chosen = [f.filename[:80] for f in request.files.getlist("evidence") if f and f.filename]
+    kept = _kept_evidence(callback_id)
     try:
         files = read_uploads(request.files.getlist("evidence"))
     except BadUpload as error:
         audit_refusal(callback_id, user, "upload", f"evidence refused: {error}")
-        return error_page(400, "上传的文件不符合要求", str(error))
-    keys = store(callback_id, files)
+        return _in_place(callback_id, f"{error}请重新选择文件。", 400, kept)
+    new_keys = store(callback_id, files)
+    new_files = [{"key": k, "name": n} for k, n in zip(new_keys, chosen, strict=False)]
+    keys = [f["key"] for f in kept] + new_keys
     description = request.form.get("description", "")
     feedback = request.form.get("feedback", "")
-    outcome = _act(callback_id, wf.close_rectification, description, keys, feedback, _note())
-    if isinstance(outcome, tuple) or outcome.duplicate:
-        discard(keys)  # refused or already closed by this form: keep no stray files
+    outcome = _act(
+        callback_id,
+        wf.close_rectification,
+        description,
+        keys,
+        feedback,
+        _note(),
+        kept_files=kept + new_files,
+    )
+    if not isinstance(outcome, tuple) and outcome.duplicate:
+        discard(keys)  # already closed by this form: keep no stray files
     return _answer(callback_id, outcome)
+
+
+def _kept_evidence(callback_id: int) -> list[dict]:
+    """Files stored by an earlier refused submission of this form (kept for the retry)."""
+    names = request.form.getlist("kept_name")
+    kept = []
+    for n, key in enumerate(request.form.getlist("kept_evidence")[:20]):
+        match = EVIDENCE_KEY.fullmatch(key)
+        if match and int(match[1]) == callback_id and file_store().exists(key):
+            kept.append({"key": key, "name": names[n][:80] if n < len(names) else "已上传文件"})
+    return kept

@@ -1,5 +1,6 @@
-"""Administration pages: users (create, role, department, deactivate) and departments
-(create, head). Administrators only; every change and every refusal is audited."""
+"""Administration pages: users (create, role, department, deactivate), departments
+(create, head) and agents' names (one, or a CSV). Administrators only; every change
+and every refusal is audited; a refused form comes back with the error beside the field."""
 
 from __future__ import annotations
 
@@ -12,28 +13,29 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ivr.console import bp, error_page, labels
-from ivr.console.auth import current_user
+from ivr.console import bp, messages
+from ivr.console.auth import current_user, end_sessions_of
 from ivr.extensions import db_sessions
 from storage import admin
 from storage.db import transaction
-from storage.models import ROLE_ADMIN, ROLES, Department, User
+from storage.models import ROLE_ADMIN, ROLES, Agent, Department, User
 
-MESSAGES = {
-    "invalid user name": "用户名只能包含字母、数字和 _ . @ -。",
-    "unknown role": "未知角色。",
-    "staff belong to a department": "承办人员必须属于一个部门。",
-    "no department": "部门不存在，请先创建部门。",
-    "the password is empty": "请填写初始密码。",
-    "the password is too short": "密码至少 10 个字符。",
-    "the password is too long": "密码过长。",
-    "the password starts or ends": "密码首尾不能有空格。",
-    "user ": "用户名已存在。",
-    "administrators cannot demote": "管理员不能撤销自己的管理员角色或停用自己。",
-    "invalid department code": "部门代码只能包含字母、数字和 _ . -。",
-    "the department needs a name": "请填写部门名称。",
-    "department ": "部门代码已存在。",
-    "no user": "用户不存在。",
+MAX_CSV_BYTES = 1024 * 1024
+
+# Which form field an administration refusal is about (shown beside it).
+ERROR_FIELDS = {
+    "invalid user name": "username",
+    "user ": "username",
+    "unknown role": "role",
+    "staff belong": "dept",
+    "no department": "dept",
+    "the password": "password",
+    "invalid department code": "code",
+    "department ": "code",
+    "the department needs": "name",
+    "话务员工号": "agent_code",
+    "请填写话务员": "agent_name",
+    "部门不存在": "agent_dept",
 }
 
 
@@ -44,8 +46,12 @@ def plain_json(value: Any) -> str:
 
 
 def _chinese(error: Exception) -> str:
+    return messages.translate(str(error), messages.ADMIN_MESSAGES)
+
+
+def _field(error: Exception, default: str) -> str:
     text = str(error)
-    return next((zh for start, zh in MESSAGES.items() if text.startswith(start)), text)
+    return next((f for start, f in ERROR_FIELDS.items() if text.startswith(start)), default)
 
 
 def admin_only(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -73,34 +79,41 @@ def admin_only(view: Callable[..., Any]) -> Callable[..., Any]:
     return guarded
 
 
-def _change(action: str, target: str, change: Callable[..., Any], *args: Any) -> Any:
-    """Run an admin change in a transaction; a refusal gets its audit row and a 400 page."""
+def _try(action: str, target: str, change: Callable[..., Any], *args: Any) -> Exception | None:
+    """Run an admin change in a transaction; a refusal gets its audit row and is returned."""
     user = current_user()
     try:
         with transaction(db_sessions()) as session:
             change(session, user, *args)
     except (admin.UserError, PermissionError) as error:
         admin.record_refused(db_sessions(), user, action, target, str(error))
-        return error_page(400, labels.HTTP_TITLES[400], _chinese(error))
-    flash("已保存。")
+        return error
     return None
+
+
+def _users_page(**context: Any) -> Any:
+    status = 400 if context.get("errors") or context.get("change_errors") else 200
+    with db_sessions()() as session:
+        users = session.scalars(select(User).order_by(User.username)).all()
+        departments = session.scalars(select(Department).order_by(Department.name)).all()
+        html = render_template(
+            "console/admin_users.html",
+            users=users,
+            departments=departments,
+            roles=ROLES,
+            events=admin.recent_audit(session),
+            form=context.get("form", {}),
+            errors=context.get("errors"),
+            change_errors=context.get("change_errors"),
+        )
+    return html, status
 
 
 @bp.get("/admin/users")
 @admin_only
 def admin_users() -> Any:
     """Users, the create form, and each user's role/department/active form."""
-    with db_sessions()() as session:
-        users = session.scalars(select(User).order_by(User.username)).all()
-        departments = session.scalars(select(Department).order_by(Department.code)).all()
-        events = admin.recent_audit(session)
-        return render_template(
-            "console/admin_users.html",
-            users=users,
-            departments=departments,
-            roles=ROLES,
-            events=events,
-        )
+    return _users_page()
 
 
 @bp.post("/admin/users")
@@ -109,32 +122,51 @@ def admin_create_user() -> Any:
     form = request.form
     username = form.get("username", "")[:64]
     args = (username, form.get("password", "")[:256], form.get("role", ""), form.get("dept"))
-    return _change("user_create", f"user:{username}", admin.new_user, *args) or redirect(
-        url_for("console.admin_users")
-    )
+    error = _try("user_create", f"user:{username}", admin.new_user, *args)
+    if error is not None:
+        kept = {k: form.get(k, "") for k in ("username", "role", "dept")}
+        return _users_page(form=kept, errors={_field(error, "username"): _chinese(error)})
+    flash(f"已创建用户 {username}。")
+    return redirect(url_for("console.admin_users"))
 
 
 @bp.post("/admin/users/<int:user_id>")
 @admin_only
 def admin_change_user(user_id: int) -> Any:
     form = request.form
-    args = (user_id, form.get("role", ""), form.get("dept"), form.get("active") == "on")
-    return _change("user_change", f"user:{user_id}", admin.change_user, *args) or redirect(
-        url_for("console.admin_users")
-    )
+    active = form.get("active") == "on"
+    args = (user_id, form.get("role", ""), form.get("dept"), active)
+    error = _try("user_change", f"user:{user_id}", admin.change_user, *args)
+    if error is not None:
+        return _users_page(change_errors={user_id: _chinese(error)})
+    if not active:
+        end_sessions_of(user_id)  # a disabled user is logged out everywhere, now
+    flash("已保存。")
+    return redirect(url_for("console.admin_users"))
+
+
+def _departments_page(form: Any = None, errors: dict[str, str] | None = None) -> Any:
+    with db_sessions()() as session:
+        statement = select(Department).options(selectinload(Department.head))
+        departments = session.scalars(statement.order_by(Department.name)).all()
+        users = session.scalars(select(User).where(User.active).order_by(User.username)).all()
+        agents = session.scalars(select(Agent).order_by(Agent.dept, Agent.code)).all()
+        html = render_template(
+            "console/admin_departments.html",
+            departments=departments,
+            users=users,
+            agents=agents,
+            form=form or {},
+            errors=errors,
+        )
+    return html, 400 if errors else 200
 
 
 @bp.get("/admin/departments")
 @admin_only
 def admin_departments() -> Any:
-    """Departments with their heads, the create form and the set-head forms."""
-    with db_sessions()() as session:
-        statement = select(Department).options(selectinload(Department.head))
-        departments = session.scalars(statement.order_by(Department.code)).all()
-        users = session.scalars(select(User).where(User.active).order_by(User.username)).all()
-        return render_template(
-            "console/admin_departments.html", departments=departments, users=users
-        )
+    """Departments with their heads, agents with their names, and the forms."""
+    return _departments_page()
 
 
 @bp.post("/admin/departments")
@@ -142,15 +174,57 @@ def admin_departments() -> Any:
 def admin_create_department() -> Any:
     code = request.form.get("code", "")[:64]
     name = request.form.get("name", "")[:200]
-    return _change("dept_create", f"dept:{code}", admin.new_department, code, name) or redirect(
-        url_for("console.admin_departments")
-    )
+    error = _try("dept_create", f"dept:{code}", admin.new_department, code, name)
+    if error is not None:
+        errors = {_field(error, "code"): _chinese(error)}
+        return _departments_page({"code": code, "name": name}, errors)
+    flash(f"已创建部门 {name}。")
+    return redirect(url_for("console.admin_departments"))
 
 
 @bp.post("/admin/departments/<code>/head")
 @admin_only
 def admin_set_head(code: str) -> Any:
     username = request.form.get("head", "")[:64] or None
-    return _change("dept_head", f"dept:{code}", admin.set_head, code, username) or redirect(
-        url_for("console.admin_departments")
-    )
+    error = _try("dept_head", f"dept:{code}", admin.set_head, code, username)
+    if error is not None:
+        flash(f"未保存：{_chinese(error)}")
+    else:
+        flash("已保存。")
+    return redirect(url_for("console.admin_departments"))
+
+
+@bp.post("/admin/agents")
+@admin_only
+def admin_save_agent() -> Any:
+    """Create or rename one agent."""
+    form = {k: request.form.get(k, "")[:200] for k in ("agent_code", "agent_name", "agent_dept")}
+    args = (form["agent_code"], form["agent_name"], form["agent_dept"] or None)
+    error = _try("agent_save", f"agent:{form['agent_code']}", admin.save_agent, *args)
+    if error is not None:
+        return _departments_page(form, {_field(error, "agent_code"): str(error)})
+    flash(f"已保存话务员 {form['agent_name']}。")
+    return redirect(url_for("console.admin_departments") + "#agents")
+
+
+@bp.post("/admin/agents/import")
+@admin_only
+def admin_import_agents() -> Any:
+    """Create or update the agents of an uploaded CSV (工号,姓名,部门代码), all or none."""
+    upload = request.files.get("agents_csv")
+    raw = upload.read(MAX_CSV_BYTES + 1) if upload else b""
+    if not raw or len(raw) > MAX_CSV_BYTES:
+        message = "请选择 CSV 文件（不超过 1 MB）。" if not raw or upload is None else "文件过大。"
+        return _departments_page(None, {"agents_csv": message})
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = raw.decode("gb18030")
+        except UnicodeDecodeError:
+            return _departments_page(None, {"agents_csv": "无法读取文件：请保存为 UTF-8 CSV。"})
+    error = _try("agent_import", "agents", admin.import_agents, text)
+    if error is not None:
+        return _departments_page(None, {"agents_csv": f"未导入（{upload.filename}）：{error}"})
+    flash(f"已导入话务员（{upload.filename}）。")
+    return redirect(url_for("console.admin_departments") + "#agents")

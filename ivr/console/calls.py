@@ -12,6 +12,7 @@ from ivr.console import bp
 from ivr.console.access import audit_action, may_hear, refuse, supervisors_only
 from ivr.console.auth import current_user, login_required
 from ivr.console.files import audio_type
+from ivr.console.playback import starts_playback
 from ivr.extensions import db_sessions
 from storage.call_search import (
     CATEGORIES,
@@ -20,6 +21,7 @@ from storage.call_search import (
     SOURCES,
     CallFilter,
     FilterError,
+    count,
     parse_filter,
     search,
 )
@@ -65,17 +67,19 @@ def calls() -> Any:
     except FilterError as problem:
         wanted, error, status = CallFilter(), str(problem), 400
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
-    statement = search(wanted).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+    statement = search(wanted).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
     with db_sessions()() as db:
+        total = (db.scalar(count(wanted)) or 0) if error is None else 0
         found = list(db.scalars(statement)) if error is None else []
-        rows = [{"call": call, "caller": mask_number(call.caller)} for call in found[:PAGE_SIZE]]
+        rows = [{"call": call, "caller": mask_number(call.caller)} for call in found]
         html = render_template(
             "console/calls.html",
             rows=rows,
             f=wanted,
             args=wanted.query_args(),
             page=page,
-            more=len(found) > PAGE_SIZE,
+            total=total,
+            pages=max(1, -(-total // PAGE_SIZE)),
             error=error,
             **filter_choices(),
         )
@@ -158,12 +162,6 @@ def reveal_call_number(call_id: int) -> Any:
     return render_call(call_id, revealed=number or "（无号码）")
 
 
-def _playback_starts() -> bool:
-    """A request from the start of the file (a new playback, not a later range of it)."""
-    wanted = request.headers.get("Range", "")
-    return not wanted or wanted.replace(" ", "").startswith("bytes=0-")
-
-
 @bp.get("/recordings/<int:recording_id>/audio")
 @login_required(roles=ROLES)  # every role logged in; `may_hear` decides, refusals audited
 def recording_audio(recording_id: int) -> Any:
@@ -183,7 +181,7 @@ def recording_audio(recording_id: int) -> Any:
     store = file_store()
     if not key or not store.exists(key):
         abort(404, description="录音文件不存在或已按保存期限清理。")
-    if _playback_starts():
+    if starts_playback(user, target):
         audit_action(user, "listen", target, detail={"call_id": call.id})
     with store.open(key) as head:
         mimetype = audio_type(head.read(4))

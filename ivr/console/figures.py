@@ -5,14 +5,24 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask import render_template, request
+from flask import render_template, request, url_for
 
-from ivr.console import bp
+from ivr.console import bp, labels
 from ivr.console.access import supervisors_only
 from ivr.console.chart import trend_svg
 from ivr.extensions import db_sessions
+from storage.call_search import FIRST_DAY, LAST_DAY
 from storage.deadlines import local_day
-from storage.figures import GROUPS, RATES, FigureRow, Period, figures, ranking
+from storage.figures import (
+    GROUPS,
+    LEVELS,
+    RATES,
+    FigureRow,
+    Period,
+    figures,
+    ranking,
+    with_empty_buckets,
+)
 from storage.figures_rollup import refresh
 from storage.themes import group, remarks
 from storage.types import utcnow
@@ -44,6 +54,12 @@ def percent(value: float | None) -> str:
 bp.add_app_template_filter(percent, "percent")
 
 
+@bp.app_template_global()
+def merged(base: dict[str, Any], **more: Any) -> dict[str, Any]:
+    """Query arguments `base` with `more` added (for drill-down links)."""
+    return {**base, **more}
+
+
 def read_period(args: Any) -> tuple[Period, str | None]:
     """The period asked for (default: this month so far), or this month and an error."""
     today = local_day(utcnow())
@@ -54,6 +70,11 @@ def read_period(args: Any) -> tuple[Period, str | None]:
         period = Period(start, end)
     except ValueError:
         return default, "日期无效或结束日期早于开始日期，已显示本月数据。"
+    if not (FIRST_DAY <= start <= LAST_DAY and FIRST_DAY <= end <= LAST_DAY):
+        return (
+            default,
+            f"日期超出范围（{FIRST_DAY.year} 年至 {LAST_DAY.year} 年），已显示本月数据。",
+        )
     if (end - start).days > MAX_DAYS:
         return default, "日期范围过大（最多十年），已显示本月数据。"
     return period, None
@@ -65,14 +86,71 @@ def trend_group(period: Period) -> str:
     return "day" if days <= 62 else "week" if days <= 366 else "month"
 
 
-def load_figures(period: Period, group: str, dept: str | None) -> dict[str, Any]:
-    """Totals, grouped rows and the trend, from a freshly refreshed rollup."""
+MIN_SAMPLE = 30  # ratings a department or agent needs to be ranked
+
+
+def load_figures(
+    period: Period, group: str, dept: str | None, agent: str | None = None
+) -> dict[str, Any]:
+    """Totals, grouped rows and the trend (zero periods kept), from a refreshed rollup."""
     refresh(db_sessions())
     with db_sessions()() as db:
-        total, rows = figures(db, period, group, dept)
+        total, rows = figures(db, period, group, dept, agent)
         step = group if group in ("day", "week", "month") else trend_group(period)
-        trend = rows if step == group else figures(db, period, step, dept)[1]
-    return {"total": total, "rows": rows, "trend": trend, "step": step}
+        trend = rows if step == group else figures(db, period, step, dept, agent)[1]
+        before = figures(db, previous(period), "day", dept, agent)[0]
+        last_year = figures(db, a_year_before(period), "day", dept, agent)[0]
+    if group in ("day", "week", "month"):
+        rows = with_empty_buckets(rows, period, group)
+    trend = with_empty_buckets(trend, period, step)
+    return {
+        "total": total,
+        "rows": rows,
+        "trend": trend,
+        "step": step,
+        "before": before,
+        "last_year": last_year,
+    }
+
+
+def previous(period: Period) -> Period:
+    """The period of the same length just before (环比)."""
+    days = (period.end - period.start).days + 1
+    return Period(period.start - timedelta(days=days), period.start - timedelta(days=1))
+
+
+def a_year_before(period: Period) -> Period:
+    """The same dates a year earlier (同比); 29 February becomes the 28th."""
+
+    def back(day: date) -> date:
+        try:
+            return day.replace(year=day.year - 1)
+        except ValueError:
+            return day.replace(year=day.year - 1, day=28)
+
+    return Period(back(period.start), back(period.end))
+
+
+def bucket_range(key: str, step: str, period: Period) -> tuple[date, date]:
+    """The days of a trend bucket (a day, an ISO week, a month) inside the period."""
+    if step == "week":
+        year, week = key.split("-W")
+        start = date.fromisocalendar(int(year), int(week), 1)
+        end = start + timedelta(days=6)
+    elif step == "month":
+        start = date(int(key[:4]), int(key[5:7]), 1)
+        end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    else:
+        start = end = date.fromisoformat(key)
+    return max(start, period.start), min(end, period.end)
+
+
+def change(now: float | None, then: float | None) -> str:
+    """`+1.2 个百分点`, `-0.4 个百分点`, or `—` without both values."""
+    if now is None or then is None:
+        return "—"
+    points = (now - then) * 100
+    return "持平" if abs(points) < 0.05 else f"{points:+.1f} 个百分点"
 
 
 @bp.get("/figures", endpoint="figures")
@@ -85,8 +163,27 @@ def figures_page() -> Any:
         group, error = "dept", "未知的分组方式，已按部门显示。"
     dept = (request.args.get("dept") or "").strip()[:64] or None
     data = load_figures(period, group, dept)
-    ranked: list[FigureRow] = ranking(data["rows"]) if group in ("dept", "agent") else data["rows"]
-    chart = trend_svg(data["trend"], f"{period.start} 至 {period.end} 评价趋势")
+    rows: list[FigureRow] = data["rows"]
+    ranked, small = rows, []
+    if group in ("dept", "agent"):
+        ranked = ranking([r for r in rows if r.rated >= MIN_SAMPLE])
+        small = sorted((r for r in rows if r.rated < MIN_SAMPLE), key=lambda r: -r.rated)
+    step = data["step"]
+    base = {"date_from": period.start.isoformat(), "date_to": period.end.isoformat()}
+    if dept:
+        base["dept"] = dept
+
+    def bucket_link(key: str) -> str:
+        start, end = bucket_range(key, step, period)
+        args = base | {"date_from": start.isoformat(), "date_to": end.isoformat()}
+        return url_for("console.calls", **args)
+
+    def label(key: str) -> str:
+        return labels.figure_key(key, step) if step == "week" else key[5:] if step == "day" else key
+
+    chart = trend_svg(
+        data["trend"], f"{period.start} 至 {period.end} 评价趋势", label=label, link=bucket_link
+    )
     return render_template(
         "console/figures.html",
         period=period,
@@ -96,11 +193,19 @@ def figures_page() -> Any:
         rates=RATES,
         rate_names=RATE_NAMES,
         total=data["total"],
+        before=data["before"],
+        last_year=data["last_year"],
+        change=change,
         rows=ranked,
+        small=small,
+        min_sample=MIN_SAMPLE,
+        levels=LEVELS,
         chart=chart,
-        step=GROUP_NAMES[data["step"]],
+        step=GROUP_NAMES[step],
         error=error,
         last_month=_last_month(period.start),
+        base=base,
+        bucket_link=bucket_link if group in ("day", "week", "month") else None,
     )
 
 

@@ -1,10 +1,18 @@
-"""Chinese names for the workflow's codes, and plain time-left wording."""
+"""The catalogue of the console's Chinese text: names of codes, times, department and agent
+names. Sentences built from records (history, audit lines, errors) are in `messages.py`.
+
+Every code a page shows goes through `label()` (or `dept_name` / `agent_name`); add the
+code's Chinese name to `NAMES` below. English codes stay in the API only.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
-from ivr.extensions import settings
+from flask import g
+
+from ivr.extensions import db_sessions, settings
+from storage.names import Directory, directory
 
 NAMES: dict[str, str] = {
     # callback states
@@ -79,6 +87,8 @@ NAMES.update(
         "listen": "收听录音",
         "reveal": "查看完整号码",
         "export": "导出",
+        "rated_by_link": "已由关联来电评价",
+        "hotline_centre": "热线中心",
     }
 )
 # The workflow of issue 10: anonymous cases, owners, reopening, 会商, the clocks.
@@ -94,7 +104,14 @@ NAMES.update(
         "rectify_overdue": "整改超时",
     }
 )
-EVENT_KINDS = {"unreachable": "无法联系", "refused": "操作被拒绝", "closed": "整改办结"}
+EVENT_KINDS = {
+    "unreachable": "无法联系",
+    "refused": "操作被拒绝",
+    "closed": "整改办结",
+    "callback_overdue": "回访超时（已上报）",
+    "rectify_overdue": "整改超时（已上报）",
+    "not_adopted": "不予采纳",
+}
 
 HTTP_TITLES = {
     400: "请求有误",
@@ -109,8 +126,11 @@ HTTP_TITLES = {
 }
 HTTP_MESSAGES = {
     400: "提交的内容不完整或有误。",
-    403: "您没有权限查看或处理此回访。",
-    404: "没有找到该页面或回访记录。",
+    403: "您没有权限打开此页面或处理此记录。",
+    404: "没有找到该页面或记录，请检查地址，或从菜单重新进入。",
+    405: "此地址不支持这种操作，请从页面上的按钮进入。",
+    500: "服务器处理时出错，已记录。请稍后再试；如反复出现，请联系管理员。",
+    503: "服务暂时不可用，请稍后再试。",
     413: "上传的文件过大：单个文件不超过 10 MB，一次合计不超过 25 MB。",
     429: "登录失败次数过多，请 15 分钟后再试。",
 }
@@ -147,3 +167,64 @@ def _span(seconds: float) -> str:
     if hours >= 1:
         return f"{hours} 小时"
     return f"{max(1, int(seconds // 60))} 分钟"
+
+
+def names() -> Directory:
+    """Department and agent names, read once per request."""
+    if "console_names" not in g:
+        with db_sessions()() as db:
+            g.console_names = directory(db)
+    return g.console_names
+
+
+def dept_name(code: str | None) -> str:
+    """The department's name (`—` for none)."""
+    return names().dept(code)
+
+
+def agent_name(code: str | None) -> str:
+    """The agent's name (`—` for none)."""
+    return names().agent(code)
+
+
+RECORDING_STATES = {
+    "pending": "等待下载",
+    "done": "已处理",
+    "failed": "下载失败",
+    "purged": "已按保存期限清理",
+    "purging": "正在清理",
+    "absent": "来电人未作答，未生成录音",
+    "twilio_failed": "通信平台录音失败",
+    "key_pressed": "来电人改为按键，录音未保留",
+    "empty": "录音为空",
+    "foreign_host": "录音地址不在允许范围，已拒绝下载",
+    "unavailable": "录音无法下载",
+}
+
+
+def recording_state(code: str | None) -> str:
+    """Why a recording has no file, in words."""
+    return RECORDING_STATES.get(code or "", "原因不明")
+
+
+def week_label(key: str) -> str:
+    """`2026-W48` → `11-23 至 11-29`."""
+    year, week = key.split("-W")
+    monday = date.fromisocalendar(int(year), int(week), 1)
+    return f"{monday:%m-%d} 至 {monday + timedelta(days=6):%m-%d}"
+
+
+def figure_key(key: str | None, group: str) -> str:
+    """A figures row's key as people read it: a name, a dated week, a month."""
+    if not key:
+        return "—"
+    if group == "dept":
+        return dept_name(key)
+    if group == "agent":
+        dept, _, agent = key.partition("/")
+        return f"{agent_name(agent)}（{dept_name(dept)}）"
+    if group == "week" and "-W" in key:
+        return week_label(key)
+    if group == "month":
+        return f"{key[:4]} 年 {int(key[5:7])} 月"
+    return key

@@ -35,7 +35,7 @@ from storage.privacy import mask_number
 from storage.types import utcnow
 
 ACTIVE = (CALLBACK_OPEN, CALLBACK_CALLED_BACK)
-QUEUE_LIMIT = 300
+QUEUE_LIMIT = 100  # a page
 REVEALED = "number_revealed"
 
 
@@ -74,9 +74,13 @@ def queue() -> Any:
         state = "active"
         statement = statement.where(Callback.state.in_(ACTIVE))
     order = func.coalesce(Callback.rectify_due_at, Callback.due_at)
-    statement = statement.order_by(order, Callback.id).limit(QUEUE_LIMIT)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 10_000)
+    counted = select(func.count()).select_from(statement.subquery())
+    statement = statement.order_by(order, Callback.id)
+    statement = statement.offset((page - 1) * QUEUE_LIMIT).limit(QUEUE_LIMIT)
     now = utcnow()
     with db_sessions()() as db:
+        total = db.scalar(counted) or 0
         rows = []
         for cb in db.scalars(statement):
             left, late = labels.time_left(deadline(cb), now)
@@ -96,8 +100,20 @@ def queue() -> Any:
             rows=rows,
             state=state,
             states=CALLBACK_STATES,
-            limit=QUEUE_LIMIT,
+            page=page,
+            total=total,
+            pages=max(1, -(-total // QUEUE_LIMIT)),
         )
+
+
+def next_case(user: User, after: int) -> int | None:
+    """The most urgent other active callback this user may work (for "save and next")."""
+    statement = select(Callback.id).where(Callback.state.in_(ACTIVE), Callback.id != after)
+    if user.role == ROLE_STAFF:
+        statement = statement.where(Callback.dept == user.dept)
+    order = func.coalesce(Callback.rectify_due_at, Callback.due_at)
+    with db_sessions()() as db:
+        return db.scalar(statement.order_by(order, Callback.id).limit(1))
 
 
 def load(db: Session, callback_id: int) -> Callback:
@@ -148,9 +164,17 @@ def reason_recording(call: Call) -> Recording | None:
 
 
 def render_detail(
-    callback_id: int, revealed: str | None = None, status: int = 200, audited: bool = False
+    callback_id: int,
+    revealed: str | None = None,
+    status: int = 200,
+    audited: bool = False,
+    problem: dict[str, Any] | None = None,
 ) -> Any:
-    """The callback page: call, rating, reason, number (masked), history, actions."""
+    """The callback page: call, rating, reason, number (masked), history, actions.
+
+    `problem` is a refused form (`form`, `message`, the `kept` values and files), shown
+    in place with what was typed.
+    """
     user = current_user()
     assert user is not None
     if not audited:
@@ -182,6 +206,7 @@ def render_detail(
             forms=_forms(cb, user) if works else set(),
             key=new_submission_key,
             results=("reached", "no_answer", "refused", "wrong_number"),
+            problem=problem or {"form": None, "kept": {}},
         )
     return page, status
 

@@ -9,18 +9,21 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ivr.console import bp
+from ivr.console import bp, labels
 from ivr.console.access import audit_action, supervisors_only
 from ivr.console.auth import current_user
 from ivr.console.figures import read_period
 from ivr.extensions import db_sessions
 from storage.db import transaction
-from storage.exports import SPOT_CHECK_HEADERS, spot_check_rows, to_csv, to_xlsx
+from storage.exports import SPOT_CHECK_COLUMNS, SPOT_CHECK_HEADERS, spot_check_rows, to_csv
 from storage.figures import Period
 from storage.models import Callback, SpotCheck, SpotCheckItem
+from storage.spotcheck_facts import facts
 from storage.spotchecks import CHECKLIST, SpotCheckError, draw, report, score
+from storage.xlsx import Sheet, write_xlsx
 
 LIST_LIMIT = 100
+ANSWERS = {"yes": True, "no": False}
 
 
 @bp.get("/spot-checks")
@@ -90,7 +93,11 @@ def draw_spot_check() -> Any:
 @bp.get("/spot-checks/<int:check_id>")
 @supervisors_only
 def spot_check(check_id: int) -> Any:
-    """A sample: each callback, its score against the checklist, and the findings."""
+    """A sample: each callback, the record's facts, its score and the findings."""
+    return _check_page(check_id)
+
+
+def _check_page(check_id: int, problem: dict[str, Any] | None = None, status: int = 200) -> Any:
     with db_sessions()() as db:
         check = db.get(SpotCheck, check_id)
         if check is None:
@@ -102,13 +109,16 @@ def spot_check(check_id: int) -> Any:
                 select(Callback).where(Callback.id.in_(ids)).options(selectinload(Callback.call))
             )
         }
-        return render_template(
+        html = render_template(
             "console/spotcheck.html",
             check=check,
             result=report(check),
             callbacks=callbacks,
+            facts={cb_id: facts(cb) for cb_id, cb in callbacks.items()},
             checklist=CHECKLIST,
+            problem=problem or {},
         )
+    return html, status
 
 
 @bp.post("/spot-checks/<int:check_id>/items/<int:item_id>")
@@ -117,15 +127,17 @@ def score_spot_check_item(check_id: int, item_id: int) -> Any:
     """Record one sampled callback's score and findings."""
     user = current_user()
     assert user is not None
-    passed = {code: request.form.get(code) == "pass" for code, _ in CHECKLIST}
+    form = request.form
+    answers = {code: ANSWERS.get(form.get(code, "")) for code, _ in CHECKLIST}
+    reasons = {code: form.get(f"reason_{code}", "") for code, _ in CHECKLIST}
     try:
         with transaction(db_sessions()) as db:
             item = db.get(SpotCheckItem, item_id)
             if item is None or item.spot_check_id != check_id:
                 abort(404, description="抽查中没有这一条。")
-            score(db, user, item, passed, request.form.get("finding", ""))
+            score(db, user, item, answers, form.get("finding", ""), reasons)
     except SpotCheckError as problem:
-        flash(f"未保存：{problem}")
+        return _check_page(check_id, {"item": item_id, "message": str(problem), "form": form}, 400)
     else:
         flash("评分已保存。")
     return redirect(url_for("console.spot_check", check_id=check_id) + f"#item-{item_id}")
@@ -135,7 +147,7 @@ def score_spot_check_item(check_id: int, item_id: int) -> Any:
 @supervisors_only
 def export_spot_check(check_id: int, fmt: str) -> Any:
     """A sample and its results as CSV or XLSX, for the report to the management body."""
-    from ivr.console.exports import FORMATS, download
+    from ivr.console.exports import FORMATS, download, new_spool, send_spooled
 
     if fmt not in FORMATS:
         abort(404)
@@ -143,9 +155,11 @@ def export_spot_check(check_id: int, fmt: str) -> Any:
         check = db.get(SpotCheck, check_id)
         if check is None:
             abort(404, description=f"没有编号为 {check_id} 的抽查。")
-        rows = spot_check_rows(db, check)
+        rows = spot_check_rows(db, check, labels.label, labels.names())
     audit_action(current_user(), "export", f"spot_check:{check_id}", detail={"format": fmt})
     name = f"抽查-{check_id}-{check.period_start}-{check.period_end}"
     if fmt == "csv":
         return download(to_csv(SPOT_CHECK_HEADERS, rows), fmt, name)
-    return download(to_xlsx([(f"抽查{check_id}", SPOT_CHECK_HEADERS, rows)]), fmt, name)
+    spool = new_spool()
+    write_xlsx(spool, [Sheet(f"抽查{check_id}", SPOT_CHECK_COLUMNS, rows)])
+    return send_spooled(spool, fmt, name)

@@ -27,4 +27,14 @@ def _fallback(error: Exception):
     return goodbye(survey_lang(), "system_busy")
 
 
+@bp.before_request
+def _apply_kept_entries() -> None:
+    """Make sure this process applies what it (or a process before it) kept."""
+    from flask import current_app
+
+    from ivr.voice.kept import start_drainer
+
+    start_drainer(current_app._get_current_object())
+
+
 from ivr.voice import hotline, speech, status, survey  # noqa: E402, F401  (routes on `bp`)

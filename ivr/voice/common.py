@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 import prompts
 from callflows import LEVELS, Position, Step, load_flow
-from ivr.extensions import db_sessions, redis_client, settings
+from ivr.extensions import settings
+from ivr.redis_guard import send_jobs_guarded
 from ivr.telephony.twilio import StepUrls, play_and_hang_up, render_step, twiml
 from storage.calls import end_survey, log_event, record_rating
 from storage.later import MAX_AGO, rated_by_default, rated_call, replace_default_rating
@@ -27,7 +28,6 @@ from storage.models import (
 )
 from storage.recordings import find_recording
 from storage.types import utcnow
-from workers.queues import send_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +185,6 @@ def apply_step(
 
 
 def send_jobs(session: Session) -> None:
-    """After commit: hand the jobs the transaction recorded to the queue."""
-    jobs = session.info.pop("outbox_jobs", [])
-    if jobs:
-        send_after_commit(db_sessions(), redis_client(), jobs)
+    """After commit: hand the jobs the transaction recorded to the queue (at most one
+    bounded Redis try, none while the breaker is open: `ivr.redis_guard`)."""
+    send_jobs_guarded(session.info.pop("outbox_jobs", []))

@@ -9,11 +9,11 @@ from flask import Response, request
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from callflows import KeyPressed, NoInput, Position, Start, step
+from callflows import KeyPressed, NoInput, Position, Start, load_flow, step
 from ivr.extensions import db_sessions
 from ivr.telephony.twilio import twiml
 from ivr.twilio_auth import twilio_signed
-from ivr.voice import bp
+from ivr.voice import bp, kept
 from ivr.voice.common import (
     MAX_FIELD,
     answer,
@@ -27,8 +27,10 @@ from ivr.voice.common import (
     sid,
     survey_lang,
 )
+from ivr.voice.kept import WEBHOOK_DB_WAIT_S
 from storage.calls import CallDetails, end_survey, get_or_create_call, log_event
-from storage.db import transaction
+from storage.db import DATABASE_UNAVAILABLE, transaction
+from storage.kept import entry as kept_entry
 from storage.later import days_ago, offer_later_rating, rated_by_default, rated_call
 from storage.links import link_call
 from storage.models import (
@@ -107,16 +109,50 @@ def survey() -> Response:
         or request.args.get("moved")
     )
     now = utcnow()
-    with transaction(db_sessions()) as session:
-        call = get_or_create_call(session, call_sid, details)
-        log.info("survey %s from %s (lang %s)", call_sid, mask_number(call.caller), lang)
-        if request.args.get("kind") == KIND_CLOSURE and call.rating is None:
-            call.kind = KIND_CLOSURE
-        if field("linked"):
-            link_call(session, call, field("linked"), now)
-        response = _begin(session, call, lang, survey_line, now)
+    try:
+        with transaction(db_sessions(), WEBHOOK_DB_WAIT_S) as session:
+            call = get_or_create_call(session, call_sid, details)
+            log.info("survey %s from %s (lang %s)", call_sid, mask_number(call.caller), lang)
+            if request.args.get("kind") == KIND_CLOSURE and call.rating is None:
+                call.kind = KIND_CLOSURE
+            if field("linked"):
+                link_call(session, call, field("linked"), now)
+            response = _begin(session, call, lang, survey_line, now)
+    except DATABASE_UNAVAILABLE:
+        return _begin_kept(call_sid, details, lang, survey_line, now)
     send_jobs(session)  # a link may have closed this call: the work-order system is told
     return response
+
+
+def _begin_kept(
+    call_sid: str, details: CallDetails, lang: str, survey_line: bool, now: datetime
+) -> Response:
+    """The survey's start while the database is busy: keep the call, ask the question.
+
+    A call to the survey line (rating an earlier call) needs the database to find that
+    call: it is kept as a survey-line call with nothing rated (never given a default
+    rating) and told to try again later."""
+    disposition = None
+    if details.dial_call_status in NOT_SERVED_DIAL_STATUSES:
+        disposition = DISPOSITION_NOT_SERVED
+    elif details.call_status in CALLER_GONE_STATUSES:
+        disposition = DISPOSITION_HUNG_UP
+    call_kind = KIND_CLOSURE if request.args.get("kind") == KIND_CLOSURE else None
+    if survey_line:
+        call_kind, disposition = KIND_SURVEY_LINE, disposition or DISPOSITION_NOT_SERVED
+    kept.keep(
+        kept_entry(
+            "survey", call_sid, details, disposition=disposition, call_kind=call_kind, at=now
+        )
+    )
+    if survey_line:
+        return goodbye(lang, "system_busy")
+    if disposition == DISPOSITION_NOT_SERVED:
+        return twiml(_hang_up())
+    if disposition == DISPOSITION_HUNG_UP:
+        return twiml(VoiceResponse())
+    first = step(load_flow(call_kind or "rating"), Position(""), Start(), speech=can_speak(lang))
+    return answer(lang, first)
 
 
 def _begin(session: Session, call: Call, lang: str, survey_line: bool, now: datetime) -> Response:
@@ -158,11 +194,38 @@ def survey_input() -> Response:
         return goodbye(lang, "goodbye")
     digits = request.form.get("Digits", "")
     event = KeyPressed(digits) if digits else NoInput()
-    with transaction(db_sessions()) as session:
-        call = get_or_create_call(session, call_sid, CallDetails(lang=lang))
-        kind, detail = ("key", repr(digits[:16])) if digits else ("no_input", None)
-        log_event(session, call, kind, detail)
-        result = step(flow(call), position(), event, speech=can_speak(lang))
-        response = apply_step(session, call, result, lang, request.args.get("rec"))
+    received = utcnow()
+    try:
+        with transaction(db_sessions(), WEBHOOK_DB_WAIT_S) as session:
+            call = get_or_create_call(session, call_sid, CallDetails(lang=lang))
+            kind, detail = ("key", repr(digits[:16])) if digits else ("no_input", None)
+            log_event(session, call, kind, detail)
+            result = step(flow(call), position(), event, speech=can_speak(lang))
+            response = apply_step(session, call, result, lang, request.args.get("rec"))
+    except DATABASE_UNAVAILABLE:
+        return _key_kept(call_sid, lang, event, received)
     send_jobs(session)
     return response
+
+
+def _key_kept(
+    call_sid: str, lang: str, event: KeyPressed | NoInput, received: datetime
+) -> Response:
+    """A key while the database is busy: a rating is kept (applied later with its
+    time) and thanked for; anything else is answered by the flow alone."""
+    result = step(load_flow("rating"), position(), event, speech=can_speak(lang))
+    if result.rate is None:
+        return answer(lang, result)
+    item = kept_entry(
+        "key",
+        call_sid,
+        CallDetails(lang=lang),
+        disposition=result.disposition,
+        level=result.rate,
+        source=result.rate_source or "dtmf",
+        at=received,
+    )
+    kept.keep(item)
+    if result.listen:  # the reason is not recorded without the database: thank and end
+        return goodbye(lang, "thanks_bad")
+    return answer(lang, result)

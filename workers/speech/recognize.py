@@ -20,6 +20,15 @@ thresholds (``thresholds.toml``, written by ``bench/calibrate_speech.py``); a ph
 that has a negation partner (만족 / 불만족) must reach the stricter negation thresholds.
 A language without calibrated thresholds is never certain: every rating is read back.
 
+Out-of-grammar words. A grammar can only answer with its own phrases, so a word that is
+not one of them (a digit "삼", a level name "보통") is forced onto the nearest phrase,
+sometimes with a posterior near 1 and a wide margin: the n-best alone cannot tell it
+from the phrase. So a result that passes the thresholds must also survive a second,
+free-vocabulary decode (the model's whole lexicon, no grammar): the phrase has to be
+among that pass's :data:`FREE_N_BEST` transcripts, else it is read back
+("free_pass_disagrees"). The second decode runs only for would-be-certain results.
+:func:`decide` is the one place this decision is made (files and live streams alike).
+
 Kaldi dithers the features with libc's ``rand()``; it is re-seeded before each decode
 so that a recording always gives the same result, whatever was decoded before it.
 """
@@ -32,6 +41,7 @@ import json
 import math
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +65,8 @@ __all__ = [
     "RatingResult",
     "Thresholds",
     "Transcript",
+    "decide",
+    "decode_free",
     "decode_nbest",
     "evidence",
     "judge",
@@ -71,6 +83,8 @@ N_BEST = 10
 # 87.7 / 89.8 / 92.6 %, read back with another level 2.5 / 4.0 / 4.6 / 4.9 / 5.6 %,
 # out-of-grammar speech given a level (read back) 13.3 / 16.3 / 19.3 / 24.4 / 29.6 %.
 PHRASE_RANKS = 3
+# Transcripts of the free-vocabulary pass searched for the phrase.
+FREE_N_BEST = 5
 _SEED = 20240613
 
 try:
@@ -137,6 +151,17 @@ def decode_nbest(model: vosk.Model, pcm: bytes, rate: int, grammar: str) -> list
     return [(a.get("text", "").strip(), float(a.get("confidence", 0.0))) for a in alternatives]
 
 
+def decode_free(model: vosk.Model, pcm: bytes, rate: int) -> list[str]:
+    """The free-vocabulary (no grammar) n-best transcripts of ``pcm``, best first."""
+    if _srand is not None:
+        _srand(_SEED)
+    recognizer = vosk.KaldiRecognizer(model, rate)
+    recognizer.SetMaxAlternatives(FREE_N_BEST)
+    recognizer.AcceptWaveform(pcm)
+    result = json.loads(recognizer.FinalResult())
+    return [a.get("text", "").strip() for a in result.get("alternatives", [])]
+
+
 def _posteriors(scores: list[float]) -> list[float]:
     top = max(scores)
     weights = [math.exp(s - top) for s in scores]
@@ -199,6 +224,32 @@ def judge(e: Evidence, limits: Thresholds) -> str:
     return "ok"
 
 
+def _squashed(text: str) -> str:
+    return "".join(text.split())
+
+
+def free_pass_agrees(phrase: str, free_texts: list[str]) -> bool:
+    """Did the free-vocabulary pass hear ``phrase`` too (spaces aside)?"""
+    wanted = _squashed(phrase)
+    return bool(wanted) and any(wanted in _squashed(t) for t in free_texts)
+
+
+def decide(
+    pack: SpeechPack,
+    nbest: list[tuple[str, float]],
+    limits: Thresholds,
+    free_pass: Callable[[], list[str]],
+) -> tuple[Evidence, str]:
+    """The decision on a spoken rating: its evidence, and "ok" (store it) or why it
+    must be read back or turned away. ``free_pass`` (the free-vocabulary transcripts
+    of the same audio) is called only when the grammar evidence alone would store it."""
+    found = evidence(pack, nbest)
+    reason = judge(found, limits)
+    if reason == "ok" and not free_pass_agrees(found.text, free_pass()):
+        reason = "free_pass_disagrees"
+    return found, reason
+
+
 def _grammar(pack: SpeechPack, model: vosk.Model) -> str:
     return pack.grammar(("[unk]",) if has_word(model, "[unk]") else ())
 
@@ -217,11 +268,9 @@ def recognize_rating(lang: str, path: Path, *, root: Path = PROMPTS_DIR) -> Rati
         elapsed = time.perf_counter() - start
         return RatingResult(None, False, "", 0.0, [], error.reason, 0.0, elapsed)
     speech = sounds_like_speech(pcm, RATE)
-    nbest = (
-        decode_nbest(model, trim_silence(pcm, RATE), RATE, _grammar(pack, model)) if speech else []
-    )
-    found = evidence(pack, nbest)
-    reason = judge(found, thresholds(lang))
+    voiced = trim_silence(pcm, RATE) if speech else b""
+    nbest = decode_nbest(model, voiced, RATE, _grammar(pack, model)) if speech else []
+    found, reason = decide(pack, nbest, thresholds(lang), lambda: decode_free(model, voiced, RATE))
     return RatingResult(
         level=found.level,
         certain=reason == "ok",

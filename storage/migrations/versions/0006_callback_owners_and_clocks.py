@@ -1,7 +1,7 @@
 """callbacks: clocks from the forwarding, assignee, spread attempts, 会商, deliveries
 
 Revision ID: 0006
-Revises: 0007
+Revises: 0011
 Create Date: 2026-11-29 21:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0006"
-down_revision: str | None = "0007"  # re-chained after issue-10b (0007) was merged
+down_revision: str | None = "0011"  # was "0005"; re-chained after merging main (0007, 0011)
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,160 @@
+"""Benchmark of the console's pages and exports over many seeded calls.
+
+What it measures
+    A freshly migrated SQLite file is seeded with N calls (default 100,000) over the
+    last `--days` days in 8 named departments with named agents (`storage.seed`), the
+    daily rollup built once. Through the real app and a logged-in supervisor (Flask's
+    test client, no network), each page is requested `--repeat` times and the median
+    printed, as a ratio to a trivial console page of the same run (the spot-check list
+    with no spot checks). The calls export (all N rows, as XLSX and CSV) is timed once,
+    with the peak Python memory it allocated (tracemalloc, in a second pass).
+
+Run: `.venv/bin/python bench/console_pages.py [--calls N] [--days D] [--repeat R]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from contextlib import ExitStack
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: the project's packages sit next to bench/
+
+from bench.services import redis_server  # noqa: E402
+from storage.db import make_engine, make_session_factory, transaction  # noqa: E402
+from storage.figures_rollup import refresh  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.seed import SeedPlan, seed_calls  # noqa: E402
+from storage.types import utcnow  # noqa: E402
+from storage.users import create_department, create_user  # noqa: E402
+
+PASSWORD = "bench-password-123"
+DEPARTMENTS = (
+    "住房保障局",
+    "交通运输局",
+    "水务局",
+    "市场监管局",
+    "人社局",
+    "教育局",
+    "卫健委",
+    "城管局",
+)
+
+
+def timed(client, path: str, repeat: int) -> float:
+    """The median seconds of `repeat` GETs of `path` (each must answer 200)."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = client.get(path)
+        _ = response.get_data()  # a streamed answer is produced while it is read
+        times.append(time.perf_counter() - started)
+        if response.status_code != 200:
+            raise RuntimeError(f"{path}: HTTP {response.status_code}")
+    return statistics.median(times)
+
+
+def peak_memory(client, path: str) -> float:
+    """MB of Python memory allocated at the peak while `path` is produced and read."""
+    tracemalloc.start()
+    response = client.get(path)
+    size = len(response.get_data())
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"  {path}: {size / 1e6:.1f} MB file")
+    return peak / 1e6
+
+
+def login(app):
+    client = app.test_client()
+    page = client.get("/console/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    form = {"username": "boss", "password": PASSWORD, "csrf_token": token}
+    if client.post("/console/login", data=form).status_code != 302:
+        raise RuntimeError("could not log in")
+    return client
+
+
+def seed(factory, calls: int, days: int) -> None:
+    with transaction(factory) as session:
+        for n, name in enumerate(DEPARTMENTS):
+            create_department(session, f"D{n:02d}", name)
+        create_user(session, "boss", PASSWORD, "supervisor")
+    try:
+        from storage.names import save_agent
+
+        with transaction(factory) as session:
+            for n in range(len(DEPARTMENTS)):
+                for a in range(8):
+                    save_agent(session, f"A{n:02d}{a:02d}", f"话务员{n}{a}", f"D{n:02d}")
+    except ImportError:  # before the agents table existed
+        pass
+    plan = SeedPlan(calls=calls, start=utcnow() - timedelta(days=days), days=days, departments=8)
+    started = time.perf_counter()
+    seed_calls(factory, plan)
+    print(f"seeded {calls:,} calls over {days} days in {time.perf_counter() - started:.1f} s")
+    refresh(factory)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=100_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-console-")))
+        url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+        os.environ.update(
+            DATABASE_URL=url,
+            REDIS_URL=stack.enter_context(redis_server(workdir / "redis")),
+            IVR_INSTANCE_DIR=str(workdir / "instance"),
+        )
+        upgrade(url)
+        seed(make_session_factory(make_engine(url)), args.calls, args.days)
+
+        from ivr import create_app
+
+        client = login(create_app())
+        pages = {
+            "baseline /console/spot-checks": "/console/spot-checks",
+            "queue (all states)": "/console/queue?state=all",
+            "calls list": "/console/calls",
+            "calls list, one department": "/console/calls?dept=D03",
+            "figures by department": "/console/figures",
+            "figures by agent": "/console/figures?group=agent",
+            "problems": "/console/problems",
+            "report.xlsx": "/console/export/report.xlsx",
+        }
+        extra = ("/console/wallboard", "/console/search?q=1234", "/console/agents/A0101")
+        for path in extra:
+            if client.get(path).status_code == 200:
+                pages[path] = path
+        results = {name: timed(client, path, args.repeat) for name, path in pages.items()}
+        for fmt in ("xlsx", "csv"):
+            results[f"calls.{fmt}, all {args.calls:,} rows"] = timed(
+                client, f"/console/export/calls.{fmt}", 1
+            )
+        baseline = results["baseline /console/spot-checks"]
+        for name, seconds in results.items():
+            print(f"{name:36s} {seconds * 1000:9.1f} ms  ({seconds / baseline:7.1f} x baseline)")
+        if not args.no_memory:
+            for fmt in ("xlsx", "csv"):
+                mb = peak_memory(client, f"/console/export/calls.{fmt}")
+                print(f"calls.{fmt} peak Python memory: {mb:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
