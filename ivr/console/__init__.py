@@ -174,6 +174,8 @@ from ivr.console import (  # noqa: E402, F401
     exports,
     figures,
     files,
+    inbox,
+    owners,
     password,
     queue,
     review,
