@@ -79,7 +79,7 @@ def seed(engine: Engine, calls: int, open_callbacks: int, hung_up: bool = False)
     kinds += ["good"] * (calls - len(kinds))
     rng.shuffle(kinds)
     rows: dict[type, list[dict[str, Any]]] = {Call: [], CallTicket: [], Rating: [], Callback: []}
-    expected = dict.fromkeys(("default", "overdue", "rectify_overdue", "reminders"), 0)
+    expected = dict.fromkeys(("default", "overdue", "rectify_overdue", "reminders", "due_soon"), 0)
     for call_id, kind in enumerate(kinds, start=1):
         late = rng.random() < 0.5  # for callbacks: past their deadline
         days = {"old_unrated": (8, 30), "new_unrated": (0, 6), "rectifying": (6, 20)}
@@ -104,6 +104,8 @@ def seed(engine: Engine, calls: int, open_callbacks: int, hung_up: bool = False)
         if bad:
             rows[Callback].append(_callback(call_id, dept, kind, rated_at, late))
             expected["overdue" if kind == "open" else "rectify_overdue"] += late
+            due = rated_at + timedelta(hours=48)
+            expected["due_soon"] += kind == "open" and NOW < due <= NOW + timedelta(hours=4)
     with engine.begin() as connection:
         for model, values in rows.items():
             for start in range(0, len(values), CHUNK):
@@ -116,9 +118,10 @@ def seed(engine: Engine, calls: int, open_callbacks: int, hung_up: bool = False)
                         f"(SELECT max(id) FROM {table}))"
                     )
                 )
-    expected["notifications"] = (expected["overdue"] + expected["rectify_overdue"]) * (
-        SUPERVISORS + 1
-    )
+    late = expected["overdue"] + expected["rectify_overdue"]
+    # Escalations (the supervisors and the head), the owner told it is overdue (the head
+    # is the department's only staff), and the owners of steps due within 4 hours.
+    expected["notifications"] = late * (SUPERVISORS + 1) + late + expected.pop("due_soon")
     expected["users"] = users
     return expected
 
@@ -160,6 +163,7 @@ def _callback(call_id: int, dept: str, kind: str, rated_at: datetime, late: bool
         "overdue": False,
         "created_at": rated_at,
         "updated_at": rated_at,
+        "clock_start_at": rated_at,
         "failed_attempts": 0,
         "rectify_due_fallback": False,
         "rectify_overdue": False,

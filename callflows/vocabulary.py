@@ -91,13 +91,15 @@ CALLBACK_OPEN = "open"  # waiting for the callback (due 48 h after the rating)
 CALLBACK_CALLED_BACK = "called_back"  # caller reached; verdict and rectification under way
 CALLBACK_CLOSED = "closed"  # resolved and fed back to the caller
 CALLBACK_NOT_ADOPTED = "not_adopted"  # mistaken or malicious, approved by a supervisor
-CALLBACK_UNREACHABLE = "unreachable"  # no usable number, or not reached after the attempts
+CALLBACK_UNREACHABLE = "unreachable"  # not reached after attempts spread over days
+CALLBACK_ANONYMOUS = "anonymous"  # no caller number: nobody to call back, counted apart
 CALLBACK_STATES = (
     CALLBACK_OPEN,
     CALLBACK_CALLED_BACK,
     CALLBACK_CLOSED,
     CALLBACK_NOT_ADOPTED,
     CALLBACK_UNREACHABLE,
+    CALLBACK_ANONYMOUS,
 )
 
 
@@ -115,9 +117,17 @@ class Transition:
 # the move against this table.
 TRANSITIONS = (
     Transition("attempt", CALLBACK_OPEN, CALLBACK_CALLED_BACK, "the caller is reached"),
-    Transition("attempt", CALLBACK_OPEN, CALLBACK_OPEN, "no answer or refused, attempts left"),
     Transition(
-        "attempt", CALLBACK_OPEN, CALLBACK_UNREACHABLE, "wrong number, or the last attempt failed"
+        "attempt",
+        CALLBACK_OPEN,
+        CALLBACK_OPEN,
+        "failed, not yet 3 attempts over 2 days, 2 h apart",
+    ),
+    Transition(
+        "attempt",
+        CALLBACK_OPEN,
+        CALLBACK_UNREACHABLE,
+        "failed attempts spread as storage/attempt_rules",
     ),
     Transition(
         "verdict",
@@ -135,7 +145,12 @@ TRANSITIONS = (
     Transition(
         "close", CALLBACK_CALLED_BACK, CALLBACK_CLOSED, "rectified, with evidence and feedback"
     ),
+    # storage/callback_people.py: reopening by a supervisor, with a fresh clock.
+    Transition("reopen", CALLBACK_UNREACHABLE, CALLBACK_OPEN, "a supervisor, with a reason"),
+    Transition("reopen", CALLBACK_CLOSED, CALLBACK_OPEN, "a supervisor, with a reason"),
+    # A 差评 without a caller number opens as `anonymous` (storage/calls.py): no moves.
 )
+TRIGGERS = frozenset(t.trigger for t in TRANSITIONS)  # others (assign, take) keep the state
 
 
 def may(trigger: str, state: str) -> bool:

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from callflows.vocabulary import CALLBACK_STATES
 from ivr.extensions import db_sessions
 from storage.calls import find_call
+from storage.clocks import current_step
 from storage.db import transaction
 from storage.models import Call, Callback, CallTicket
 from storage.serialize import call_to_dict, iso
@@ -94,7 +95,8 @@ def list_calls():
     statement = select(Call).options(
         selectinload(Call.tickets),
         selectinload(Call.rating),
-        selectinload(Call.callback),
+        selectinload(Call.callback).selectinload(Callback.assignee),
+        selectinload(Call.callback).selectinload(Callback.consults),
         selectinload(Call.linked_call),
         selectinload(Call.linked_by),
         selectinload(Call.rates_call),
@@ -143,6 +145,8 @@ def list_callbacks():
                 "state": cb.state,
                 "due_at": iso(cb.due_at),
                 "overdue": cb.overdue,
+                "step": current_step(cb).step,
+                "step_due_at": iso(current_step(cb).due_at),
             }
             for cb in session.scalars(statement)
         ]

@@ -78,7 +78,8 @@ def user() -> None:
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--dept", default=None, help="Department code (required for staff).")
-def user_create(name: str, role: str, dept: str | None) -> None:
+@click.option("--phone", default=None, help="Mobile number for SMS notifications (E.164).")
+def user_create(name: str, role: str, dept: str | None, phone: str | None) -> None:
     """Create a console user, reading the password from standard input."""
     from storage.users import UserError, check_password, create_user
 
@@ -86,7 +87,7 @@ def user_create(name: str, role: str, dept: str | None) -> None:
     try:
         check_password(password)  # before opening the database: say why at once
         with _database_session() as session:
-            create_user(session, name, password, role, dept)
+            create_user(session, name, password, role, dept).phone = phone or None
     except UserError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"user {name} created ({role}{', ' + dept if dept else ''})", err=True)

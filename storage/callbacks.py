@@ -25,7 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from callflows.vocabulary import may
-from storage import deadlines
+from storage import attempt_rules, clocks
+from storage import callback_news as news
 from storage.callback_steps import (
     MAX_NOTE,
     IllegalTransition,
@@ -47,10 +48,16 @@ from storage.models import CALLBACK_CLOSED as CLOSED
 from storage.models import CALLBACK_NOT_ADOPTED as NOT_ADOPTED
 from storage.models import CALLBACK_OPEN as OPEN
 from storage.models import CALLBACK_UNREACHABLE as UNREACHABLE
-from storage.models import RESOLUTIONS, ROLE_SUPERVISOR, Callback, CallbackEvent, User
+from storage.models import (
+    RESOLUTIONS,
+    ROLE_SUPERVISOR,
+    Callback,
+    CallbackEvent,
+    Department,
+    User,
+)
 from storage.notifications import KIND_NOT_ADOPTED, notify_management
-from storage.serialize import iso
-from storage.settings import settings
+from storage.serialize import iso, iso_exact
 from storage.types import utcnow
 
 __all__ = [
@@ -75,17 +82,12 @@ log = logging.getLogger(__name__)
 
 REACHED, NO_ANSWER, REFUSED, WRONG_NUMBER = "reached", "no_answer", "refused", "wrong_number"
 ATTEMPT_RESULTS = (REACHED, NO_ANSWER, REFUSED, WRONG_NUMBER)
-FEEDBACKS = ("satisfied", "not_satisfied", "not_reached")  # the caller's word on the result
+FEEDBACK_NOT_REACHED = "not_reached"  # closed without the caller's word: not counted as followed
+FEEDBACKS = ("satisfied", "not_satisfied", FEEDBACK_NOT_REACHED)  # the caller's word
 CLOSING = ("on_the_spot", "explained")  # closed with the verdict, once fed back
 RECTIFY_DAYS = {"rectify_5d": 5, "rectify_15d": 15}
 NEEDS_APPROVAL = ("mistaken", "malicious")
-DEFAULT_MAX_ATTEMPTS = 3
 MAX_EVIDENCE = 20
-
-
-def max_attempts() -> int:
-    """`CALLBACK_MAX_ATTEMPTS`: failed attempts before a callback is unreachable (≥ 1)."""
-    return settings().callback_max_attempts
 
 
 def act(factory: sessionmaker[Session], action: Callable[..., Outcome], *args, **kwargs) -> Outcome:
@@ -114,7 +116,13 @@ def log_attempt(
     submission_key: str | None = None,
     attempts_allowed: int | None = None,
 ) -> Outcome:
-    """Log one call-back attempt: reached, no_answer, refused or wrong_number."""
+    """Log one call-back attempt: reached, no_answer, refused or wrong_number.
+
+    A failed attempt counts toward `unreachable` only if it comes at least the minimum
+    gap after the last counted one (an earlier one is refused, with the time to retry);
+    the callback becomes `unreachable` once the counted attempts reach the number and
+    span the calendar days the rules ask for (`storage.attempt_rules`).
+    """
     step = Step(session, actor, callback_id, "attempt", submission_key)
     if step.duplicate:
         return step.duplicate
@@ -124,11 +132,16 @@ def log_attempt(
     if result == REACHED:
         cb.reached_at = now
         return step.change(CALLED_BACK, "reached", note, now, result=result)
+    rules = attempt_rules.AttemptRules.from_env(attempts_allowed)
+    times = attempt_rules.counted(cb.attempt_times)
+    step.check(rules.soon_enough(times, now) is None, rules.soon_enough(times, now) or "")
+    times.append(now)
+    cb.attempt_times = [iso_exact(t) for t in times]
     cb.failed_attempts += 1
-    limit = attempts_allowed or max_attempts()
-    if result == WRONG_NUMBER or cb.failed_attempts >= limit:
+    if rules.unreachable(times):
         return step.change(UNREACHABLE, "unreachable", note, now, result=result)
-    return step.change(OPEN, "attempt", note, now, result=result, attempt=cb.failed_attempts)
+    detail = {"attempt": len(times), "days": attempt_rules.days_spanned(times)}
+    return step.change(OPEN, "attempt", note, now, result=result, **detail)
 
 
 def record_verdict(
@@ -139,10 +152,15 @@ def record_verdict(
     note: str = "",
     *,
     feedback: str | None = None,
+    consulted: Sequence[str] = (),
     now: datetime | None = None,
     submission_key: str | None = None,
 ) -> Outcome:
-    """Record the verdict once the caller is reached (`feedback` closes on_the_spot/explained)."""
+    """Record the verdict once the caller is reached (`feedback` closes on_the_spot/explained).
+
+    The 15-day route (情况较为复杂) names the departments consulted (会商), at least one
+    other than the case's own; they are invited to see the case and add notes.
+    """
     step = Step(session, actor, callback_id, "verdict", submission_key)
     if step.duplicate:
         return step.duplicate
@@ -157,15 +175,36 @@ def record_verdict(
         f"feedback {FEEDBACKS} goes with {CLOSING} only, and is required there",
     )
     step.check(resolution not in NEEDS_APPROVAL or note.strip(), "say why it is not genuine")
+    others = sorted({d.strip() for d in consulted if d and d.strip()} - {cb.dept or ""})
+    if resolution == "rectify_15d":
+        step.check(others, "name the departments consulted")
+        step.check(known_departments(session, others), "unknown department consulted")
+    else:
+        step.check(not others, "departments are consulted on the 15-day route only")
     cb.resolution, cb.verdict_at, cb.verdict_by_id = resolution, now, step.user.id
     cb.verdict_note = note.strip()[:MAX_NOTE] or None
     if resolution in RECTIFY_DAYS:
-        due = deadlines.rectify_due(now, RECTIFY_DAYS[resolution])
+        due = clocks.rectify_deadline(cb, resolution)
         cb.rectify_due_at, cb.rectify_due_fallback = due.at, due.fallback
     if closing:
         cb.feedback, cb.closed_at = feedback, now
     dest = CLOSED if closing else CALLED_BACK
-    return step.change(dest, "verdict", note, now, resolution=resolution, feedback=feedback)
+    outcome = step.change(
+        dest,
+        "verdict",
+        note,
+        now,
+        resolution=resolution,
+        feedback=feedback,
+        consulted=others or None,
+    )
+    if closing:
+        news.on_closed(session, cb)
+    if resolution in NEEDS_APPROVAL:
+        news.on_awaiting_approval(session, cb, step.user, now)
+    if others:
+        news.consult(session, cb, others, now)
+    return outcome
 
 
 def review_verdict(
@@ -196,6 +235,7 @@ def review_verdict(
     cb.closed_at = now
     record_malicious_rater(session, cb, user.username, now)  # only for `malicious`
     outcome = step.change(NOT_ADOPTED, "approved", note, now, resolution=resolution)
+    news.on_not_adopted(session, cb, now)
     notify_management(
         session,
         kind=KIND_NOT_ADOPTED,
@@ -237,7 +277,9 @@ def close_rectification(
     step.check(feedback in FEEDBACKS, f"feedback must be one of {FEEDBACKS}")
     cb.rectification, cb.evidence = description.strip()[:MAX_NOTE], keys
     cb.feedback, cb.closed_at = feedback, now
-    return step.change(CLOSED, "closed", note, now, feedback=feedback, evidence=keys)
+    outcome = step.change(CLOSED, "closed", note, now, feedback=feedback, evidence=keys)
+    news.on_closed(session, cb)
+    return outcome
 
 
 def history(session: Session, callback_id: int) -> list[CallbackEvent]:
@@ -266,3 +308,9 @@ def _management_report(
         "approval_note": note.strip() or None,
         "approved_at": iso(now),
     }
+
+
+def known_departments(session: Session, codes: Sequence[str]) -> bool:
+    """Whether every code in `codes` is a department."""
+    found = session.scalars(select(Department.code).where(Department.code.in_(codes)))
+    return set(found) == set(codes)

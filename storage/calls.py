@@ -16,6 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from storage.inserts import insert_new
 from storage.links import close_by_link, close_partners, partners, rated_partner
 from storage.models import (
+    CALLBACK_ANONYMOUS,
     CALLBACK_OPEN,
     DISPOSITION_IN_PROGRESS,
     DISPOSITION_RATED,
@@ -28,13 +29,15 @@ from storage.models import (
     CallTicket,
     Rating,
 )
-from storage.outbox import PUSH_CALL_UPDATE, add_job
+from storage.outbox import ANNOUNCE_BAD_RATING, PUSH_CALL_UPDATE, add_job
+from storage.privacy import is_reachable_number
 from storage.settings import settings
 from storage.text_safety import strip_control
 from storage.types import utcnow
 
 CALLBACK_DUE_AFTER = timedelta(hours=48)
 MAX_TICKETS = 50
+ANNOUNCE_JOB = ANNOUNCE_BAD_RATING
 
 
 @dataclass(frozen=True)
@@ -122,21 +125,6 @@ def callback_dept(call: Call) -> str | None:
     return settings().hotline_dept or call.dept
 
 
-def open_callback(session: Session, call: Call, rating_id: int, now: datetime) -> None:
-    """Open the callback of a bad rating given at `now`: due 48 hours later."""
-    session.add(
-        Callback(
-            call_id=call.id,
-            rating_id=rating_id,
-            dept=callback_dept(call),
-            state=CALLBACK_OPEN,
-            due_at=now + CALLBACK_DUE_AFTER,
-            created_at=now,
-            updated_at=now,
-        )
-    )
-
-
 def record_rating(
     session: Session,
     call: Call,
@@ -183,3 +171,30 @@ def record_rating(
         close_partners(session, call, now, linked)
     add_job(session, PUSH_CALL_UPDATE, {"call_sid": call.call_sid}, f"rated:{call.id}")
     return rating
+
+
+def open_callback(session: Session, call: Call, rating_id: int, now: datetime) -> None:
+    """Open the callback of a bad rating, its clock started now (storage/clocks.py).
+
+    A 差评 without a usable caller number cannot be called back: it is `anonymous`,
+    with no deadline, never escalated, counted apart. The department is told through
+    the outbox (`workers.jobs.announce_bad_rating`).
+    """
+    from storage import clocks  # here: storage.deadlines imports this module
+
+    anonymous = not is_reachable_number(call.caller)
+    callback = Callback(
+        call_id=call.id,
+        rating_id=rating_id,
+        dept=callback_dept(call),
+        state=CALLBACK_ANONYMOUS if anonymous else CALLBACK_OPEN,
+        due_at=now + CALLBACK_DUE_AFTER,
+        created_at=now,
+        updated_at=now,
+    )
+    if not anonymous:
+        clocks.start_clock(callback, now)
+    else:
+        callback.clock_start_at = now
+    session.add(callback)
+    add_job(session, ANNOUNCE_JOB, {"call_id": call.id}, f"announce:{call.id}")

@@ -13,7 +13,10 @@ except in `excluded` and `not_adopted`):
 - 按期整改率 on-time rectification rate: rectifications (5 or 15 days) closed by their
   deadline / rectifications closed or overdue;
 - 实名差评回访整改率 real-name follow-up rate: real-name (caller ID known) bad ratings
-  whose callback is closed / all real-name bad ratings (target 100 %);
+  whose callback is closed with the caller's feedback / all real-name bad ratings
+  (target 100 %); closed with feedback `not_reached` (未能反馈) is `realname_unconfirmed`,
+  shown apart and not counted as followed up;
+- anonymous 差评 (no caller number, `anonymous` callbacks): `anonymous_bad`, counted apart;
 - 不予采纳 not adopted: bad ratings verified as mistaken or malicious.
 """
 
@@ -44,6 +47,8 @@ COUNTS = (
     "rect_on_time",
     "realname_bad",
     "realname_followed",
+    "realname_unconfirmed",
+    "anonymous_bad",
     "served",
     "very_satisfied",
     "satisfied",
@@ -77,6 +82,8 @@ class FigureRow:
     rect_on_time: int = 0
     realname_bad: int = 0
     realname_followed: int = 0
+    realname_unconfirmed: int = 0
+    anonymous_bad: int = 0
     served: int = 0
     very_satisfied: int = 0
     satisfied: int = 0

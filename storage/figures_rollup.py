@@ -24,9 +24,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from callflows.vocabulary import LEVELS
+from storage.callbacks import FEEDBACK_NOT_REACHED
 from storage.db import transaction
 from storage.deadlines import end_of_day, hotline_tz, local_day, start_of_day
 from storage.models import (
+    CALLBACK_ANONYMOUS,
     CALLBACK_CLOSED,
     CALLBACK_NOT_ADOPTED,
     CALLBACK_OPEN,
@@ -60,7 +62,14 @@ def _day_statement(day: date, tz: ZoneInfo):
     counted = and_(Rating.id.is_not(None), Rating.excluded.is_(False))
     bad_counted = and_(counted, Callback.id.is_not(None))
     rectify = Callback.resolution.in_((RESOLUTION_RECTIFY_5D, RESOLUTION_RECTIFY_15D))
-    real_name = and_(counted, Rating.category == "bad", func.coalesce(Call.caller, "") != "")
+    real_name = and_(
+        counted,
+        Rating.category == "bad",
+        func.coalesce(Call.caller, "") != "",
+        Callback.state != CALLBACK_ANONYMOUS,
+    )
+    closed = Callback.state == CALLBACK_CLOSED
+    heard = func.coalesce(Callback.feedback, "") != FEEDBACK_NOT_REACHED
     dept = func.coalesce(Call.dept, "")
     agent = func.coalesce(Call.agent, "")
     return (
@@ -111,7 +120,9 @@ def _day_statement(day: date, tz: ZoneInfo):
                 )
             ).label("rect_on_time"),
             _count(real_name).label("realname_bad"),
-            _count(and_(real_name, Callback.state == CALLBACK_CLOSED)).label("realname_followed"),
+            _count(and_(real_name, closed, heard)).label("realname_followed"),
+            _count(and_(real_name, closed, ~heard)).label("realname_unconfirmed"),
+            _count(and_(counted, Callback.state == CALLBACK_ANONYMOUS)).label("anonymous_bad"),
             _count(and_(Call.disposition != DISPOSITION_NOT_SERVED, Call.kind != KIND_LATER)).label(
                 "served"
             ),

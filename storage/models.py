@@ -21,6 +21,7 @@ NAMING = {
 # The service's vocabulary is defined once, in `callflows.vocabulary`; re-exported here
 # for the modules that import it with the models.
 from callflows.vocabulary import (  # noqa: E402, F401
+    CALLBACK_ANONYMOUS,
     CALLBACK_CALLED_BACK,
     CALLBACK_CLOSED,
     CALLBACK_NOT_ADOPTED,
@@ -215,10 +216,28 @@ class Callback(Base):
     evidence: Mapped[list[str] | None] = mapped_column(JSON)  # file keys (storage/files.py)
     feedback: Mapped[str | None] = mapped_column(String(16))  # the caller's, on the result
     closed_at: Mapped[datetime | None]
+    # The clocks (storage/clocks.py): every deadline counts from `clock_start_at`, the
+    # moment the 差评 was forwarded (or the supervisor's reopening); `round` counts reopenings.
+    clock_start_at: Mapped[datetime | None]
+    contact_due_at: Mapped[datetime | None]  # first contact (1 working day), where configured
+    contact_overdue: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    round: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # Failed attempts counted toward `unreachable` (spaced, spread over days), as UTC ISO.
+    attempt_times: Mapped[list[str] | None] = mapped_column(JSON)
+    # The named person (专人) who owns the case.
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # "<step>:<round>" once the assignee was told the step is due within 4 hours.
+    due_soon_sent: Mapped[str | None] = mapped_column(String(32))
 
     call: Mapped[Call] = relationship(back_populates="callback")
     rating: Mapped[Rating] = relationship()
     events: Mapped[list[CallbackEvent]] = relationship(order_by="CallbackEvent.id", viewonly=True)
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    consults: Mapped[list[CallbackConsult]] = relationship(
+        order_by="CallbackConsult.id", viewonly=True
+    )
 
 
 class CallEvent(Base):
@@ -281,6 +300,7 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    phone: Mapped[str | None] = mapped_column(String(32))  # for SMS notifications
 
 
 class Department(Base):
@@ -337,42 +357,6 @@ class CallbackEvent(Base):
         return value
 
 
-class Escalation(Base):
-    """An overdue step reported upward, once: `dedupe_key` is `<step>:<callback id>`."""
-
-    __tablename__ = "escalations"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
-    callback_id: Mapped[int] = mapped_column(
-        ForeignKey("callbacks.id", ondelete="CASCADE"), index=True
-    )
-    step: Mapped[str] = mapped_column(String(16))  # callback or rectify
-    at: Mapped[datetime] = mapped_column(default=utcnow)
-    recipients: Mapped[int] = mapped_column(default=0)
-
-
-class Notification(Base):
-    """A message to a user (escalations) or to the management body (not adopted)."""
-
-    __tablename__ = "notifications"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    audience: Mapped[str] = mapped_column(String(16))  # user or management
-    user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
-    callback_id: Mapped[int | None] = mapped_column(
-        ForeignKey("callbacks.id", ondelete="CASCADE"), index=True
-    )
-    subject: Mapped[str] = mapped_column(String(200))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    read_at: Mapped[datetime | None]
-
-
 # Reminders, opt-outs and closure surveys live in their own
 # module (imported here so that `Base.metadata` knows them).
 # The supervisors' console (audit trail, figures rollup, spot checks), in their own module.
@@ -395,4 +379,15 @@ from storage.models_surveys import (  # noqa: E402, F401
     ClosureSurvey,
     SmsOptOut,
     SmsReminder,
+)
+
+# Escalations, notifications, 会商 and notification deliveries, in their own module.
+from storage.models_workflow import (  # noqa: E402, F401
+    DELIVERY_FAILED,
+    DELIVERY_PENDING,
+    DELIVERY_SENT,
+    CallbackConsult,
+    Escalation,
+    Notification,
+    NotificationDelivery,
 )

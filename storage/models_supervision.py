@@ -60,7 +60,10 @@ class FigureDay(Base):
     rect_settled: Mapped[int] = mapped_column(default=0)  # closed or overdue rectifications
     rect_on_time: Mapped[int] = mapped_column(default=0)
     realname_bad: Mapped[int] = mapped_column(default=0)
-    realname_followed: Mapped[int] = mapped_column(default=0)  # callback closed
+    realname_followed: Mapped[int] = mapped_column(default=0)  # closed, caller's feedback heard
+    # Closed without the caller's feedback (未能反馈): not counted as followed up.
+    realname_unconfirmed: Mapped[int] = mapped_column(default=0, server_default="0")
+    anonymous_bad: Mapped[int] = mapped_column(default=0, server_default="0")  # no number
     served: Mapped[int] = mapped_column(default=0)  # calls an agent served (主动评价率's base)
     # The five levels of the counted ratings (the distribution).
     very_satisfied: Mapped[int] = mapped_column(default=0)

@@ -72,6 +72,12 @@ class EscalationRequest:
     recipients: Sequence[int]
     subject: str
     payload: dict[str, Any]
+    round: int = 0  # the case's reopenings: a reopened case is escalated afresh
+    sms_to: Sequence[int] = ()  # recipients who also get an SMS (the department head)
+
+    @property
+    def key(self) -> str:
+        return f"{self.callback_id}:r{self.round}" if self.round else str(self.callback_id)
 
 
 def escalate(
@@ -84,7 +90,7 @@ def escalate(
     """
     rows = [
         {
-            "dedupe_key": f"{step}:{r.callback_id}",
+            "dedupe_key": f"{step}:{r.key}",
             "callback_id": r.callback_id,
             "step": step,
             "at": now,
@@ -95,7 +101,7 @@ def escalate(
     new = set(insert_many_once(session, Escalation, rows, "dedupe_key", Escalation.callback_id))
     notes = [
         {
-            "dedupe_key": f"escalation:{step}:{r.callback_id}:user:{user_id}",
+            "dedupe_key": f"escalation:{step}:{r.key}:user:{user_id}",
             "kind": KIND_ESCALATION,
             "audience": AUDIENCE_USER,
             "user_id": user_id,

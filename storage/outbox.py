@@ -31,7 +31,18 @@ PUSH_CALL_UPDATE = "workers.jobs.push_call_update"  # tell the work-order system
 PROCESS_RECORDING = "workers.jobs.process_recording"  # fetch, keep, recognise
 PUSH_NOTIFICATION = "workers.jobs.push_notification"  # escalations, not-adopted reports
 SEND_SMS_REMINDER = "workers.jobs.send_sms_reminder"  # one reminder to rate later
-JOBS = (PUSH_CALL_UPDATE, PROCESS_RECORDING, PUSH_NOTIFICATION, SEND_SMS_REMINDER)
+DELIVER_NOTIFICATION = "workers.jobs.deliver_notification"  # one notification, one channel
+ANNOUNCE_BAD_RATING = "workers.jobs.announce_bad_rating"  # tell the department of a 差评
+SEND_OUTCOME_SMS = "workers.jobs.send_outcome_sms"  # tell the caller what became of it
+JOBS = (
+    PUSH_CALL_UPDATE,
+    PROCESS_RECORDING,
+    PUSH_NOTIFICATION,
+    SEND_SMS_REMINDER,
+    DELIVER_NOTIFICATION,
+    ANNOUNCE_BAD_RATING,
+    SEND_OUTCOME_SMS,
+)
 
 RECORDED = "outbox_jobs"  # `Session.info` key: (id, queue) of the jobs this transaction added
 SENDER = "send_jobs"  # `Session.info` key: what sends them once committed (see storage.db)

@@ -23,3 +23,17 @@ def mask_number(number: str | None) -> str | None:
     if len(digits) >= 4:
         return "*" * (len(digits) - 2) + digits[-2:]
     return "****"
+
+
+# What Twilio and carriers put in `From` for a withheld number (Twilio: "anonymous",
+# "+266696687" and friends).
+WITHHELD = frozenset({"anonymous", "restricted", "unknown", "private", "unavailable"})
+WITHHELD_NUMBERS = frozenset({"266696687", "86282452253", "8656264", "7378742833"})
+
+
+def is_reachable_number(number: str | None) -> bool:
+    """Whether `number` is a caller ID one can call back (实名): not blank or withheld."""
+    if not number or number.strip().lower() in WITHHELD:
+        return False
+    digits = re.sub(r"\D", "", number)
+    return len(digits) >= 5 and digits not in WITHHELD_NUMBERS

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from storage.clocks import current_step
 from storage.models import RECORDING_DONE, RECORDING_REASON, Call, Callback
 from storage.privacy import mask_number
 
@@ -16,6 +17,11 @@ def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def iso_exact(value: datetime) -> str:
+    """ISO 8601 in UTC with microseconds, for times kept in JSON and read back."""
+    return value.astimezone(UTC).isoformat()
 
 
 def call_to_dict(call: Call) -> dict[str, Any]:
@@ -65,13 +71,21 @@ def _reason(call: Call) -> dict[str, Any] | None:
 def callback_to_dict(callback: Callback) -> dict[str, Any]:
     """The contract's `callback` object.
 
-    `overdue` is true once the sweep found the callback (48 h) or the rectification
-    (5/15 days) late; it stays true after the late step is done.
+    `overdue` is true once the sweep found the first contact, the callback (48 h) or the
+    rectification (5/15 days) late; it stays true after the late step is done. `step`
+    and `step_due_at` are the step the case waits for and its deadline
+    (`storage.clocks.current_step`), counted from the forwarding of the 差评.
     """
+    step = current_step(callback)
     return {
         "state": callback.state,
         "due_at": iso(callback.due_at),
-        "overdue": bool(callback.overdue or callback.rectify_overdue),
+        "overdue": bool(callback.overdue or callback.rectify_overdue or callback.contact_overdue),
         "resolution": callback.resolution,
         "rectify_due_at": iso(callback.rectify_due_at),
+        "step": step.step,
+        "step_due_at": iso(step.due_at),
+        "contact_due_at": iso(callback.contact_due_at),
+        "assignee": callback.assignee.username if callback.assignee else None,
+        "consulted": [consult.dept for consult in callback.consults],
     }

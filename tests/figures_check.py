@@ -40,9 +40,13 @@ def expected_counts(sessions, start: date, end: date, key=lambda call: call.dept
             c[r.category] += 1
             if r.category != "bad":
                 continue
-            if call.caller:
+            if cb.state == "anonymous":
+                c["anonymous_bad"] += 1
+            elif call.caller:
                 c["realname_bad"] += 1
-                c["realname_followed"] += cb.state == "closed"
+                closed = cb.state == "closed"
+                c["realname_followed"] += closed and cb.feedback != "not_reached"
+                c["realname_unconfirmed"] += closed and cb.feedback == "not_reached"
             if cb.reached_at or cb.overdue or cb.state == "unreachable":
                 c["cb_settled"] += 1
             c["cb_in_time"] += bool(cb.reached_at and cb.reached_at <= cb.due_at)

@@ -36,12 +36,15 @@ def people(sessions) -> dict[str, User]:
     return users
 
 
-def new_callback(sessions, sid: str = "CA1", dept: str | None = "D-housing") -> int:
+def new_callback(
+    sessions, sid: str = "CA1", dept: str | None = "D-housing", rated_at: datetime = NOW
+) -> int:
     """A call rated 差评 now; returns its callback's id."""
     with transaction(sessions) as session:
-        call = get_or_create_call(session, sid, CallDetails(dept=dept, tickets=("T1",)))
+        details = CallDetails(caller="+8613800001111", dept=dept, tickets=("T1",))
+        call = get_or_create_call(session, sid, details)
         session.flush()
-        record_rating(session, call, "dissatisfied", "dtmf", now=NOW)
+        record_rating(session, call, "dissatisfied", "dtmf", now=rated_at)
         session.flush()
         return call.callback.id
 
@@ -68,7 +71,9 @@ def bring_to(sessions, people, cb_id: int, state: str) -> None:
     if state == "open":
         return
     if state == "unreachable":
-        run(sessions, wf.log_attempt, staff, cb_id, "wrong_number")
+        for hours in (0, 3, 24):  # 3 attempts, 2 calendar days, 2 h apart at least
+            when = NOW + timedelta(hours=hours)
+            run(sessions, wf.log_attempt, staff, cb_id, "wrong_number", now=when)
         return
     run(sessions, wf.log_attempt, staff, cb_id, "reached", "接通")
     if state == "rectifying":
@@ -96,16 +101,21 @@ def test_reached_moves_to_called_back_with_event_and_push_job(sessions, people):
     # sent when the transaction commits: tests/test_unit_of_work.py
 
 
-def test_failed_attempts_or_a_wrong_number_make_it_unreachable(sessions, people, monkeypatch):
+def test_failed_attempts_spread_over_days_make_it_unreachable(sessions, people, monkeypatch):
     cb_id, staff = new_callback(sessions), people["staff"]
-    assert run(sessions, wf.log_attempt, staff, cb_id, "no_answer", "无人接听").state == "open"
-    assert run(sessions, wf.log_attempt, staff, cb_id, "refused", "拒绝").state == "open"
-    assert run(sessions, wf.log_attempt, staff, cb_id, "no_answer").state == "unreachable"
-    assert [e.kind for e in events(sessions, cb_id)] == ["attempt", "attempt", "unreachable"]
-    assert callback(sessions, cb_id).failed_attempts == 3
-    wrong = new_callback(sessions, "CA2")
-    assert run(sessions, wf.log_attempt, staff, wrong, "wrong_number").state == "unreachable"
+
+    def attempt(result: str, hours: float, note: str = "") -> str:
+        when = NOW + timedelta(hours=hours)
+        return run(sessions, wf.log_attempt, staff, cb_id, result, note, now=when).state
+
+    assert attempt("no_answer", 0, "无人接听") == "open"
+    assert attempt("refused", 2, "拒绝") == "open"
+    assert attempt("no_answer", 4) == "open", "three attempts, but all on one day"
+    assert attempt("wrong_number", 24) == "unreachable"
+    assert [e.kind for e in events(sessions, cb_id)] == ["attempt"] * 3 + ["unreachable"]
+    assert callback(sessions, cb_id).failed_attempts == 4
     monkeypatch.setenv("CALLBACK_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("CALLBACK_ATTEMPT_DAYS", "1")
     other = new_callback(sessions, "CA3")
     assert run(sessions, wf.log_attempt, staff, other, "no_answer").state == "unreachable"
 
@@ -132,9 +142,13 @@ def test_rectification_gets_its_deadline_and_closes_with_evidence(sessions, peop
     for resolution, days in [("rectify_5d", 5), ("rectify_15d", 15)]:
         cb_id = new_callback(sessions, f"CA{days}")
         bring_to(sessions, people, cb_id, "called_back")
-        verdict = run(sessions, wf.record_verdict, staff, cb_id, resolution, now=NOW)
+        consulted = ["D-water"] if resolution == "rectify_15d" else []
+        later = NOW + timedelta(hours=30)  # the verdict a day later moves nothing
+        verdict = run(
+            sessions, wf.record_verdict, staff, cb_id, resolution, now=later, consulted=consulted
+        )
         assert verdict.state == "called_back"
-        # Verdict on Monday 2 November (Shanghai): due at 24:00 on the 7th or the 17th.
+        # Forwarded on Monday 2 November (Shanghai): due at 24:00 on the 7th or the 17th.
         due = callback(sessions, cb_id).rectify_due_at
         assert due == datetime(2026, 11, 2 + days, 16, 0, tzinfo=UTC)
         closing = (cb_id, "已维修路灯", evidence, "not_satisfied")
@@ -146,9 +160,10 @@ def test_rectification_gets_its_deadline_and_closes_with_evidence(sessions, peop
 
 def test_working_days_and_an_unknown_year_reach_the_callback(sessions, people, monkeypatch):
     monkeypatch.setenv("DEADLINE_DAYS", "working")
-    cb_id = new_callback(sessions)
+    rated_at = datetime(2099, 3, 2, 2, 0, tzinfo=UTC)  # a Monday of a year nobody knows yet
+    cb_id = new_callback(sessions, rated_at=rated_at)
     bring_to(sessions, people, cb_id, "called_back")
-    verdict_at = datetime(2099, 3, 2, 2, 0, tzinfo=UTC)  # a Monday of a year nobody knows yet
+    verdict_at = rated_at + timedelta(hours=5)
     run(sessions, wf.record_verdict, people["staff"], cb_id, "rectify_5d", now=verdict_at)
     found = callback(sessions, cb_id)
     assert found.rectify_due_fallback is True
@@ -164,7 +179,7 @@ def test_a_supervisor_approves_a_malicious_verdict(sessions, people):
     assert found.rating.excluded is True
     with sessions() as session:
         assert call_to_dict(session.get_one(Callback, cb_id).call)["rating"]["excluded"] is True
-        [note] = session.scalars(select(Notification)).all()
+        [note] = session.scalars(select(Notification).where(Notification.audience == "management"))
         job = session.scalars(
             select(OutboxJob).where(OutboxJob.func == "workers.jobs.push_notification")
         ).one()
@@ -182,10 +197,13 @@ def test_a_rejected_verdict_returns_to_called_back_for_a_new_one(sessions, peopl
     assert outcome.state == "called_back"
     found = callback(sessions, cb_id)
     assert (found.resolution, found.verdict_by_id, found.rating.excluded) == (None, None, False)
-    run(sessions, wf.record_verdict, people["staff"], cb_id, "rectify_15d")
-    assert callback(sessions, cb_id).resolution == "rectify_15d"
+    run(sessions, wf.record_verdict, people["staff"], cb_id, "rectify_5d")
+    assert callback(sessions, cb_id).resolution == "rectify_5d"
     with sessions() as session:
-        assert session.scalar(select(func.count()).select_from(Notification)) == 0
+        management = select(func.count()).where(Notification.audience == "management")
+        assert session.scalar(management) == 0, "nothing reported upward"
+        kinds = session.scalars(select(Notification.kind)).all()
+        assert kinds == ["approval", "approval"], "both supervisors were asked to approve"
 
 
 def assert_refused(sessions, cb_id, error_type, call, *, action: str) -> None:

@@ -149,7 +149,11 @@ def _rectifying(client, sessions) -> int:
     cb_id = new_callback(sessions, "CA1")
     login(client, "zhang")
     post(client, f"/console/callbacks/{cb_id}/attempt", {"result": "reached"})
-    post(client, f"/console/callbacks/{cb_id}/verdict", {"resolution": "rectify_15d"})
+    post(
+        client,
+        f"/console/callbacks/{cb_id}/verdict",
+        {"resolution": "rectify_15d", "consulted": "D-water"},
+    )
     return cb_id
 
 

@@ -62,7 +62,8 @@ def test_a_new_rating_is_counted_on_the_next_refresh(seeded):
         before, _ = figures(session, Period(day, day), "dept", dept="D-new")
     assert before.calls == 0
     with transaction(seeded) as session:
-        call = get_or_create_call(session, "CA-new", CallDetails(dept="D-new", agent="N1"))
+        details = CallDetails(caller="+8613800003333", dept="D-new", agent="N1")
+        call = get_or_create_call(session, "CA-new", details)
         session.flush()
         call.created_at = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
         record_rating(session, call, "very_dissatisfied", "dtmf")

@@ -224,6 +224,10 @@ ACTIONS = {
     "verdict": ["resolution", "note"],
     "review": ["decision", "note"],
     "close": ["note", "result"],
+    "assign": ["assignee", "note"],
+    "take": [],
+    "reopen": ["note"],
+    "consult-note": ["note"],
 }
 
 
@@ -239,7 +243,9 @@ def supervisor(client, sessions):
 @given(
     action=st.sampled_from(sorted(ACTIONS)),
     fields=st.dictionaries(
-        st.sampled_from(["outcome", "resolution", "decision", "note", "result", "reached", "x"]),
+        st.sampled_from(
+            ["outcome", "resolution", "decision", "note", "result", "reached", "assignee", "x"]
+        ),
         text,
         max_size=4,
     ),

@@ -6,8 +6,12 @@
   sweep's time, so a late sweep gives the same figures; the call's `updated_at` is the
   sweep's time, so the work-order system's `updated_since` feed sees the change. Calls
   whose disposition is `not_served` (no agent reached) are never rated.
-- **Overdue callbacks**: `open` past `due_at` (48 h) → `overdue`.
+- **Overdue first contact** (where `CONTACT_WORKING_DAYS` is set): `open` past
+  `contact_due_at` → `contact_overdue`.
+- **Overdue callbacks**: `open`, or `called_back` with no verdict, past `due_at` (48 h
+  after the forwarding) → `overdue`.
 - **Overdue rectifications**: `called_back` past `rectify_due_at` → `rectify_overdue`.
+- **Due within 4 hours** (`workers.due_soon`): the case's owner is told once per step.
 
 Each overdue step is escalated once: an `Escalation` row (unique per step and callback),
 a notification to the department's head and to every supervisor, one event row and a
@@ -32,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, exists, insert, select, update
+from sqlalchemy import Row, and_, exists, insert, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from storage import deadlines
@@ -57,14 +61,37 @@ from storage.outbox import PUSH_CALL_UPDATE, add_jobs, job_row
 from storage.serialize import iso
 from storage.types import utcnow
 from storage.users import department_heads, supervisors
+from workers import due_soon
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
 DEFAULT_LEVEL = "basically_satisfied"
-STEP_CALLBACK = "callback"  # the 48-hour callback
+STEP_CONTACT = "contact"  # first contact (1 working day), where configured
+STEP_CALLBACK = "callback"  # the 48 hours: caller reached and verdict recorded
 STEP_RECTIFY = "rectify"  # the 5- or 15-day rectification
-SUBJECTS = {STEP_CALLBACK: "回访超时", STEP_RECTIFY: "整改超时"}
+SUBJECTS = {STEP_CONTACT: "首次联系超时", STEP_CALLBACK: "回访核实超时", STEP_RECTIFY: "整改超时"}
+# Each step: its overdue flag, its deadline, and the condition of a case waiting for it.
+STEPS = {
+    STEP_CONTACT: (
+        Callback.contact_overdue,
+        Callback.contact_due_at,
+        Callback.state == CALLBACK_OPEN,
+    ),
+    STEP_CALLBACK: (
+        Callback.overdue,
+        Callback.due_at,
+        and_(
+            Callback.state.in_((CALLBACK_OPEN, CALLBACK_CALLED_BACK)),
+            Callback.resolution.is_(None),
+        ),
+    ),
+    STEP_RECTIFY: (
+        Callback.rectify_overdue,
+        Callback.rectify_due_at,
+        Callback.state == CALLBACK_CALLED_BACK,
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -80,9 +107,12 @@ class DutyReport:
 def run_duties(factory: sessionmaker[Session], now: datetime, batch: int = BATCH) -> DutyReport:
     """Run every duty once, as of `now`."""
     ratings = give_default_ratings(factory, now, batch)
+    contacts, sent_c = mark_overdue(factory, now, STEP_CONTACT, batch)
     callbacks, sent_a = mark_overdue(factory, now, STEP_CALLBACK, batch)
     rectifications, sent_b = mark_overdue(factory, now, STEP_RECTIFY, batch)
-    return DutyReport(ratings, callbacks, rectifications, sent_a + sent_b)
+    sent_d = due_soon.notify_due_soon(factory, now, batch)
+    notified = sent_a + sent_b + sent_c + sent_d
+    return DutyReport(ratings, callbacks + contacts, rectifications, notified)
 
 
 def give_default_ratings(factory: sessionmaker[Session], now: datetime, batch: int = BATCH) -> int:
@@ -180,12 +210,7 @@ def mark_overdue(
 
     Returns (callbacks flagged, notifications created).
     """
-    flag, due = (
-        (Callback.overdue, Callback.due_at)
-        if step == STEP_CALLBACK
-        else (Callback.rectify_overdue, Callback.rectify_due_at)
-    )
-    state = CALLBACK_OPEN if step == STEP_CALLBACK else CALLBACK_CALLED_BACK
+    flag, due, waiting = STEPS[step]
     marked = notified = last_id = 0
     with transaction(factory) as session:
         supervisor_ids = [user.id for user in supervisors(session)]
@@ -193,10 +218,16 @@ def mark_overdue(
         with transaction(factory) as session:
             statement = (
                 select(
-                    Callback.id, Callback.call_id, Callback.dept, due.label("due"), Call.call_sid
+                    Callback.id,
+                    Callback.call_id,
+                    Callback.dept,
+                    Callback.round,
+                    Callback.assignee_id,
+                    due.label("due"),
+                    Call.call_sid,
                 )
                 .join(Call, Call.id == Callback.call_id)
-                .where(Callback.state == state, due < now, flag.is_(False), Callback.id > last_id)
+                .where(waiting, due < now, flag.is_(False), Callback.id > last_id)
                 .order_by(Callback.id)
                 .limit(batch)
                 .with_for_update(skip_locked=True, of=Callback)
@@ -207,7 +238,7 @@ def mark_overdue(
             last_id = rows[-1].id
             flagged = session.execute(
                 update(Callback.__table__)
-                .where(Callback.id.in_([r.id for r in rows]), Callback.state == state)
+                .where(Callback.id.in_([r.id for r in rows]), waiting)
                 .where(flag.is_(False))
                 .values({flag.key: True, "updated_at": now})
                 .returning(Callback.__table__.c.id)
@@ -216,6 +247,7 @@ def mark_overdue(
             rows = [row for row in rows if row.id in mine]
             heads = department_heads(session, sorted({r.dept for r in rows if r.dept}))
             notified += _escalate(session, rows, step, now, heads, supervisor_ids)
+            notified += due_soon.tell_owners(session, rows, step, now)
             marked += len(rows)
     if marked:
         log.warning("%s overdue: %d callback(s) escalated", step, marked)
@@ -242,8 +274,12 @@ def _escalate(
         }
         head = [heads[row.dept]] if row.dept in heads else []
         subject = f"{SUBJECTS[step]}：{row.call_sid}（{row.dept or '热线'}）"
-        requests.append(EscalationRequest(row.id, [*supervisor_ids, *head], subject, payload))
+        recipients = [*supervisor_ids, *head]
+        requests.append(EscalationRequest(row.id, recipients, subject, payload, row.round, head))
     sent = escalate(session, step, requests, now)
+    keys = {r.callback_id: f"{r.key}" for r in requests if r.callback_id in sent}
+    heads_sms = {r.callback_id: r.sms_to[0] for r in requests if r.sms_to}
+    due_soon.deliver_escalations(session, step, keys, heads_sms, now)
     kind = f"{step}_overdue"
     events = [
         {

@@ -17,10 +17,20 @@ from storage.notifications import AUDIENCE_MANAGEMENT, notification_to_dict
 from storage.serialize import call_to_dict
 from storage.settings import settings
 from workers.context import session_factory
+from workers.notify import announce_bad_rating, deliver_notification
+from workers.outcome_sms import send_outcome_sms
 from workers.recordings import process_recording
 from workers.reminders import send_reminder as send_sms_reminder
 
-__all__ = ["process_recording", "push_call_update", "push_notification", "send_sms_reminder"]
+__all__ = [
+    "announce_bad_rating",
+    "deliver_notification",
+    "process_recording",
+    "push_call_update",
+    "push_notification",
+    "send_outcome_sms",
+    "send_sms_reminder",
+]
 
 log = logging.getLogger(__name__)
 

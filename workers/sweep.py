@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import spool
 from storage.figures_rollup import refresh as refresh_figures
 from storage.kept import drain_spool
-from workers.duties import STEP_CALLBACK, STEP_RECTIFY, give_default_ratings, mark_overdue
+from workers.due_soon import notify_due_soon
+from workers.duties import (
+    STEP_CALLBACK,
+    STEP_CONTACT,
+    STEP_RECTIFY,
+    give_default_ratings,
+    mark_overdue,
+)
 from workers.queues import resend_lost, resend_pending
 from workers.reminders import queue_reminders
 from workers.retention import purge_recordings
@@ -64,8 +71,10 @@ def sweep(factory: sessionmaker[Session], redis: Redis, now: datetime) -> SweepR
         ratings = 0
     else:
         ratings = give_default_ratings(factory, now)
+    contact, notified_contact = mark_overdue(factory, now, STEP_CONTACT)
     overdue, notified = mark_overdue(factory, now, STEP_CALLBACK)
     rectify, notified_rectify = mark_overdue(factory, now, STEP_RECTIFY)
+    notified += notified_contact + notify_due_soon(factory, now)
     reminders = queue_reminders(factory, now)
     purged = purge_recordings(factory, now)
     refresh_figures(factory)
@@ -76,7 +85,7 @@ def sweep(factory: sessionmaker[Session], redis: Redis, now: datetime) -> SweepR
         if sent_now < SEND_ROUND or time.monotonic() > deadline:
             break
     report = SweepReport(
-        callbacks_overdue=overdue,
+        callbacks_overdue=overdue + contact,
         jobs_sent=sent,
         default_ratings=ratings,
         rectifications_overdue=rectify,

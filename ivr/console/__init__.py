@@ -111,6 +111,9 @@ def _app_error(error: Exception) -> Any:
     status = error.code if isinstance(error, HTTPException) and error.code else 500
     if request.path.startswith(MACHINE_PATHS):
         return error if isinstance(error, HTTPException) else ("", 500)
+    if isinstance(getattr(error, "original_exception", None), RedisError):
+        log.error("%s: Redis (sessions) unavailable", request.path)
+        return error_page(503, "服务暂不可用", "登录服务暂不可用，请稍后再试。")
     title = labels.HTTP_TITLES.get(status, "出错了")
     return error_page(status, title, labels.HTTP_MESSAGES[status])
 
@@ -171,6 +174,8 @@ from ivr.console import (  # noqa: E402, F401
     exports,
     figures,
     files,
+    inbox,
+    owners,
     password,
     queue,
     review,

@@ -108,7 +108,10 @@ def verdict(callback_id: int) -> Any:
     """Record the verdict once the caller is reached."""
     feedback = request.form.get("feedback") or None
     resolution = request.form.get("resolution", "")
-    return _run(callback_id, wf.record_verdict, resolution, _note(), feedback=feedback)
+    consulted = [code[:64] for code in request.form.getlist("consulted")[:20]]
+    return _run(
+        callback_id, wf.record_verdict, resolution, _note(), feedback=feedback, consulted=consulted
+    )
 
 
 @bp.post("/callbacks/<int:callback_id>/review")

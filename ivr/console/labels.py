@@ -91,6 +91,19 @@ NAMES.update(
         "hotline_centre": "热线中心",
     }
 )
+# The workflow of issue 10: anonymous cases, owners, reopening, 会商, the clocks.
+NAMES.update(
+    {
+        "anonymous": "匿名差评（无来电号码）",
+        "assigned": "指派负责人",
+        "reassigned": "改派负责人",
+        "reopened": "重新打开",
+        "consult_note": "会商意见",
+        "contact_overdue": "首次联系超时",
+        "callback_overdue": "回访核实超时（48 小时）",
+        "rectify_overdue": "整改超时",
+    }
+)
 EVENT_KINDS = {
     "unreachable": "无法联系",
     "refused": "操作被拒绝",

@@ -71,6 +71,22 @@ WORKFLOW_MESSAGES: dict[str, str] = {
     "unknown or inactive user": "用户不存在或已停用。",
     "the admin role does not work": "管理员不处理回访。",
     "not an administrator": "非管理员，无权管理用户和部门。",
+    # Owners, reopening and 会商 (storage/callback_people.py, issue 10).
+    "only a supervisor or the head assigns": "只有主管或部门负责人可以指派。",
+    "choose an active staff member": "请选择本部门在岗的承办人员。",
+    "the case is already assigned to this person": "该回访已由此人负责。",
+    "the case is already assigned": "该回访已有负责人；如需改派，请联系部门负责人。",
+    "say why the case is reassigned": "改派须说明理由。",
+    "only the department's staff take": "只有本部门承办人员可以认领。",
+    "only a supervisor reopens": "只有主管可以重新打开回访。",
+    "say why the case is reopened": "重新打开须说明理由。",
+    "name the departments consulted": (
+        "选择「15 日内整改（情况复杂）」须勾选会商部门（本部门以外至少一个）。"
+    ),
+    "unknown department consulted": "所选会商部门不存在。",
+    "departments are consulted on the 15-day": "只有「15 日内整改（情况复杂）」需要选择会商部门。",
+    "not consulted on this case": "您的部门未参与此回访的会商，无权查看或填写（已记录）。",
+    "write the note": "请填写会商意见。",
 }
 # Administration's refusals (storage/users.py, storage/admin.py).
 ADMIN_MESSAGES: dict[str, str] = {

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from ivr.console import bp, labels, new_submission_key
+from ivr.console import bp, case_people, labels, new_submission_key
 from ivr.console.auth import current_user, login_required
 from ivr.extensions import db_sessions
+from storage import callback_people as people
 from storage.callback_steps import InvalidInput, NotAllowed, record_refusal, why_not
 from storage.callbacks import NEEDS_APPROVAL, RECTIFY_DAYS
+from storage.clocks import current_step
 from storage.db import transaction
 from storage.models import (
     CALLBACK_CALLED_BACK,
@@ -24,6 +26,7 @@ from storage.models import (
     ROLE_STAFF,
     Call,
     Callback,
+    CallbackConsult,
     CallbackEvent,
     Recording,
     User,
@@ -37,8 +40,8 @@ REVEALED = "number_revealed"
 
 
 def deadline(cb: Callback) -> Any:
-    """The step's deadline: the rectification's once set, else the callback's 48 h."""
-    return cb.rectify_due_at or cb.due_at
+    """The current step's deadline (storage/clocks.py), else the callback's 48 h."""
+    return current_step(cb).due_at or cb.due_at
 
 
 @bp.get("/")
@@ -58,10 +61,13 @@ def queue() -> Any:
     assert user is not None
     state = request.args.get("state", "active")
     statement = select(Callback).options(
-        selectinload(Callback.call).selectinload(Call.tickets), selectinload(Callback.rating)
+        selectinload(Callback.call).selectinload(Call.tickets),
+        selectinload(Callback.rating),
+        selectinload(Callback.assignee),
     )
-    if user.role == ROLE_STAFF:
-        statement = statement.where(Callback.dept == user.dept)
+    if user.role == ROLE_STAFF:  # their department's, and those it is consulted on (会商)
+        consulted = select(CallbackConsult.callback_id).where(CallbackConsult.dept == user.dept)
+        statement = statement.where(or_(Callback.dept == user.dept, Callback.id.in_(consulted)))
     if state in CALLBACK_STATES:
         statement = statement.where(Callback.state == state)
     elif state != "all":
@@ -84,7 +90,8 @@ def queue() -> Any:
                     "cb": cb,
                     "deadline": deadline(cb),
                     "left": left if active else "—",
-                    "overdue": (late and active) or cb.overdue or cb.rectify_overdue,
+                    "overdue": late and active,  # the current step is late
+                    "was_late": cb.overdue or cb.rectify_overdue or cb.contact_overdue,
                     "caller": mask_number(cb.call.caller),
                 }
             )
@@ -127,6 +134,8 @@ def check_access(callback_id: int, user: User, action: str) -> None:
     with db_sessions()() as db:
         cb = load(db, callback_id)
         problem = why_not(user, cb)
+        if problem and action == "view" and people.may_view(db, user, cb):
+            problem = None  # a department consulted (会商) sees the case
         error = NotAllowed(problem or "", cb, user)
     if problem is None:
         return
@@ -181,8 +190,10 @@ def render_detail(
         ).all()
         left, late = labels.time_left(deadline(cb), utcnow())
         active = cb.state in ACTIVE
+        works = why_not(user, cb) is None
         page = render_template(
             "console/callback.html",
+            owner=case_people.context(db, cb, user, works),
             cb=cb,
             call=call,
             rating=cb.rating,
@@ -191,8 +202,8 @@ def render_detail(
             masked=mask_number(call.caller),
             revealed=revealed,
             left=left if active else None,
-            overdue=(late and active) or cb.overdue or cb.rectify_overdue,
-            forms=_forms(cb, user),
+            overdue=late and active,  # the current step is late (past steps: their tags)
+            forms=_forms(cb, user) if works else set(),
             key=new_submission_key,
             results=("reached", "no_answer", "refused", "wrong_number"),
             problem=problem or {"form": None, "kept": {}},
