@@ -13,6 +13,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
+from callflows.vocabulary import CALLBACK_STATES
 from ivr.extensions import db_sessions
 from storage.calls import find_call
 from storage.clocks import current_step
@@ -23,7 +24,6 @@ from storage.tokens import check_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-CALLBACK_STATES = {"open", "called_back", "closed", "not_adopted", "unreachable"}
 PAGE_SIZE = 100
 MAX_ID_LENGTH = 64  # call ids and ticket ids are stored in columns of this size
 MAX_CURSOR_LENGTH = 200

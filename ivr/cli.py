@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import click
 
@@ -13,11 +11,16 @@ from ivr.devenv import SIMULATOR_MEDIA_PORT
 from ivr.logging_setup import configure_logging
 from storage.db import database_url, transaction
 from storage.models import ROLES
+from storage.settings import SettingsError, load_settings, settings
 
 
 @click.group()
 def main() -> None:
     """Post-call satisfaction ratings (好差评) for a 12345 hotline."""
+    try:
+        load_settings()  # every process (worker, cron, CLI) checks its settings at start
+    except SettingsError as error:
+        raise click.ClickException(f"configuration error: {error}") from None
     configure_logging()
 
 
@@ -136,7 +139,7 @@ def _parse_now(value: str | None) -> datetime:
     except ValueError as error:
         raise click.BadParameter(f"not ISO 8601: {value!r}") from error
     if when.tzinfo is None:
-        when = when.replace(tzinfo=ZoneInfo(os.environ.get("HOTLINE_TZ", "Asia/Shanghai")))
+        when = when.replace(tzinfo=settings().hotline_tz)
     return when
 
 
@@ -262,8 +265,9 @@ def simulate(
     from ivr.simulate_media import MediaHost
 
     dev = read_dev_env()
-    base_url = url or os.environ.get("PUBLIC_BASE_URL") or dev.get("PUBLIC_BASE_URL")
-    auth_token = os.environ.get("TWILIO_AUTH_TOKEN") or dev.get("TWILIO_AUTH_TOKEN")
+    current = settings()
+    base_url = url or current.public_base_url or dev.get("PUBLIC_BASE_URL")
+    auth_token = current.twilio_auth_token or dev.get("TWILIO_AUTH_TOKEN")
     if not base_url or not auth_token:
         raise click.UsageError(
             "set PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN, or start script/server to make local ones"
@@ -280,7 +284,7 @@ def simulate(
         call_sid=call_sid or new_call_sid(),
         linked=linked or None,
     )
-    account_sid = os.environ.get("TWILIO_ACCOUNT_SID") or dev.get("TWILIO_ACCOUNT_SID")
+    account_sid = current.twilio_account_sid or dev.get("TWILIO_ACCOUNT_SID")
     account_sid = account_sid or "AC" + "0" * 32
     media = MediaHost(account_sid, auth_token, port=media_port) if say else None
     simulator = Simulator(

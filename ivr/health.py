@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from ivr.extensions import db_sessions, redis_client
 from storage.files import default_root
+from storage.settings import settings
 from workers.cron import HEARTBEAT_KEY, HEARTBEAT_STALE_S
 
 bp = Blueprint("health", __name__)
@@ -27,7 +28,7 @@ def recordings_disk() -> str:
     try:
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         free_mb = shutil.disk_usage(root).free // (1024 * 1024)
-        minimum = int(os.environ.get("RECORDINGS_MIN_FREE_MB", DEFAULT_MIN_FREE_MB))
+        minimum = settings().recordings_min_free_mb
         if free_mb < minimum:
             return f"failing: disk nearly full ({free_mb} MB free, {minimum} MB needed)"
         with tempfile.TemporaryFile(dir=root) as probe:

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from storage import inbox
 from storage.models import Callback, CallbackConsult, User
-from storage.outbox import add_job
+from storage.outbox import SEND_OUTCOME_SMS, add_job
 
-OUTCOME_SMS_JOB = "workers.jobs.send_outcome_sms"
+OUTCOME_SMS_JOB = SEND_OUTCOME_SMS
 
 
 def _case(callback: Callback) -> str:

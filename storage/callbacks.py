@@ -1,6 +1,7 @@
 """The callback workflow (回访核实, domain.md rule 7): attempts, verdicts, approval, closing.
 
-`TRANSITIONS` lists every legal move. Each action takes a session, the acting user and
+`callflows.vocabulary.TRANSITIONS` lists every legal move, and the state guards ask it
+(`may`). Each action takes a session, the acting user and
 the data, and: locks the callback row; checks access (`NotAllowed`), then the state
 (`IllegalTransition`), then the input (`InvalidInput`), all before changing anything;
 then changes the callback, appends one `CallbackEvent` (who, when, what, from and to
@@ -17,13 +18,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from callflows.vocabulary import may
 from storage import attempt_rules, clocks
 from storage import callback_news as news
 from storage.callback_steps import (
@@ -89,38 +90,11 @@ NEEDS_APPROVAL = ("mistaken", "malicious")
 MAX_EVIDENCE = 20
 
 
-@dataclass(frozen=True)
-class Transition:
-    """One legal move: `trigger` takes a callback from `source` to `dest`."""
-
-    trigger: str
-    source: str
-    dest: str
-    when: str = ""
-
-
-TRANSITIONS = (
-    Transition("attempt", OPEN, CALLED_BACK, "the caller is reached"),
-    Transition("attempt", OPEN, OPEN, "failed, not yet 3 attempts over 2 days, 2 h apart"),
-    Transition("attempt", OPEN, UNREACHABLE, "failed attempts spread as storage/attempt_rules"),
-    Transition("verdict", CALLED_BACK, CALLED_BACK, "rectify, or mistaken/malicious to approve"),
-    Transition("verdict", CALLED_BACK, CLOSED, "on the spot or explained, with feedback"),
-    Transition("approve", CALLED_BACK, NOT_ADOPTED, "a supervisor other than the author"),
-    Transition("reject", CALLED_BACK, CALLED_BACK, "the verdict is withdrawn"),
-    Transition("close", CALLED_BACK, CLOSED, "rectified, with evidence and feedback"),
-    # storage/callback_people.py: reopening by a supervisor, with a fresh clock.
-    Transition("reopen", UNREACHABLE, OPEN, "a supervisor, with a reason"),
-    Transition("reopen", CLOSED, OPEN, "a supervisor, with a reason"),
-    # A 差评 without a caller number opens as `anonymous` (storage/calls.py): no moves.
-)
-
-
 def act(factory: sessionmaker[Session], action: Callable[..., Outcome], *args, **kwargs) -> Outcome:
     """Run `action(session, *args, **kwargs)` in a transaction; audit a refusal apart."""
     try:
         with transaction(factory) as session:
             outcome = action(session, *args, **kwargs)
-            jobs = tuple(session.info.pop("outbox_jobs", []))
     except WorkflowError as error:
         try:
             with transaction(factory) as session:
@@ -128,7 +102,7 @@ def act(factory: sessionmaker[Session], action: Callable[..., Outcome], *args, *
         except Exception:  # the refusal itself must still reach the caller
             log.exception("could not write the audit row of a refused %s", error.action)
         raise
-    return Outcome(outcome.callback_id, outcome.state, outcome.event_id, outcome.duplicate, jobs)
+    return outcome
 
 
 def log_attempt(
@@ -153,7 +127,7 @@ def log_attempt(
     if step.duplicate:
         return step.duplicate
     cb, now = step.callback, now or utcnow()
-    step.require(cb.state == OPEN, "attempts are logged only while the callback is open")
+    step.require(may("attempt", cb.state), "attempts are logged only while the callback is open")
     step.check(result in ATTEMPT_RESULTS, f"result must be one of {ATTEMPT_RESULTS}")
     if result == REACHED:
         cb.reached_at = now
@@ -192,7 +166,7 @@ def record_verdict(
         return step.duplicate
     cb, now = step.callback, now or utcnow()
     step.require(cb.state != OPEN, "the caller has not been reached yet")
-    step.require(cb.state == CALLED_BACK, f"the callback is {cb.state}")
+    step.require(may("verdict", cb.state), f"the callback is {cb.state}")
     step.require(cb.resolution is None, f"a verdict is already recorded: {cb.resolution}")
     step.check(resolution in RESOLUTIONS, f"resolution must be one of {RESOLUTIONS}")
     closing = resolution in CLOSING
@@ -250,7 +224,7 @@ def review_verdict(
         return step.duplicate
     cb, user, now = step.callback, step.user, now or utcnow()
     step.allow(user.role == ROLE_SUPERVISOR, "only a supervisor reviews verdicts")
-    waiting = cb.state == CALLED_BACK and cb.resolution in NEEDS_APPROVAL
+    waiting = may(trigger, cb.state) and cb.resolution in NEEDS_APPROVAL
     step.require(waiting, "no mistaken/malicious verdict awaits approval")
     step.allow(cb.verdict_by_id != user.id, "the verdict's author cannot review it")
     resolution = cb.resolution
@@ -292,7 +266,7 @@ def close_rectification(
         return step.duplicate
     cb, now = step.callback, now or utcnow()
     step.require(cb.state != OPEN, "the caller has not been reached: nothing to close yet")
-    rectifying = cb.state == CALLED_BACK and cb.resolution in RECTIFY_DAYS
+    rectifying = may("close", cb.state) and cb.resolution in RECTIFY_DAYS
     step.require(rectifying, f"no rectification under way (state {cb.state})")
     step.check(bool(description and description.strip()), "describe the rectification")
     step.check(0 < len(evidence) <= MAX_EVIDENCE, f"give 1 to {MAX_EVIDENCE} evidence files")

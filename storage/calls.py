@@ -6,14 +6,14 @@ database, not the application, decides which of two concurrent deliveries wins.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
-from storage.inserts import insert_once
+from storage.inserts import insert_new
 from storage.links import close_by_link, close_partners, partners, rated_partner
 from storage.models import (
     CALLBACK_ANONYMOUS,
@@ -29,14 +29,15 @@ from storage.models import (
     CallTicket,
     Rating,
 )
-from storage.outbox import add_job
+from storage.outbox import ANNOUNCE_BAD_RATING, PUSH_CALL_UPDATE, add_job
 from storage.privacy import is_reachable_number
+from storage.settings import settings
 from storage.text_safety import strip_control
 from storage.types import utcnow
 
 CALLBACK_DUE_AFTER = timedelta(hours=48)
 MAX_TICKETS = 50
-ANNOUNCE_JOB = "workers.jobs.announce_bad_rating"
+ANNOUNCE_JOB = ANNOUNCE_BAD_RATING
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,12 @@ def get_or_create_call(session: Session, call_sid: str, details: CallDetails) ->
     locked = select(Call).where(Call.call_sid == call_sid).with_for_update()
     call = session.scalars(locked).one_or_none()
     if call is None:
-        insert_once(session, Call, {"call_sid": call_sid, "created_at": utcnow()}, "call_sid")
-        call = session.scalars(locked).one()
+        call = insert_new(session, Call, {"call_sid": call_sid, "created_at": utcnow()}, "call_sid")
+        if call is None:  # another request created it meanwhile
+            call = session.scalars(locked).one()
+        else:  # a new call has nothing yet: no need to ask the database
+            set_committed_value(call, "tickets", [])
+            set_committed_value(call, "rating", None)
     if details.lang:
         call.lang = details.lang  # the survey URL is the authority on the language
     for name in ("caller", "called", "agent", "dept", "dial_call_status"):
@@ -117,7 +122,7 @@ def callback_dept(call: Call) -> str | None:
     """
     if call.kind == KIND_CLOSURE:
         return call.dept
-    return (os.environ.get("HOTLINE_DEPT") or "").strip() or call.dept
+    return settings().hotline_dept or call.dept
 
 
 def record_rating(
@@ -152,10 +157,11 @@ def record_rating(
         "rated_at": now,
         "recording_id": recording_id,
     }
-    rating_id = insert_once(session, Rating, values, "call_id")
-    if rating_id is None:
+    rating = insert_new(session, Rating, values, "call_id")
+    if rating is None:
         return None
-    rating = session.get_one(Rating, rating_id)
+    rating_id = rating.id
+    set_committed_value(call, "rating", rating)
     call.disposition = DISPOSITION_RATED
     call.updated_at = now
     if category == "bad":
@@ -163,9 +169,7 @@ def record_rating(
     log_event(session, call, "rated", f"{level} ({source})")
     if linked:
         close_partners(session, call, now, linked)
-    add_job(
-        session, "workers.jobs.push_call_update", {"call_sid": call.call_sid}, f"rated:{call.id}"
-    )
+    add_job(session, PUSH_CALL_UPDATE, {"call_sid": call.call_sid}, f"rated:{call.id}")
     return rating
 
 

@@ -31,10 +31,10 @@ from storage.models import (
     NotificationDelivery,
     User,
 )
-from storage.outbox import add_job
+from storage.outbox import DELIVER_NOTIFICATION, add_job
 from storage.privacy import mask_number
 
-DELIVER_JOB = "workers.jobs.deliver_notification"
+DELIVER_JOB = DELIVER_NOTIFICATION
 CHANNEL_SMS = "sms"
 CHANNEL_WEBHOOK = "webhook"
 FORMATS = ("wecom", "dingtalk")

@@ -56,7 +56,6 @@ COUNTS = (
     "dissatisfied",
     "very_dissatisfied",
 )
-LEVELS = ("very_satisfied", "satisfied", "basically_satisfied", "dissatisfied", "very_dissatisfied")
 
 
 def _rate(part: int, whole: int) -> float | None:

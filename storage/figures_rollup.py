@@ -23,10 +23,10 @@ from sqlalchemy import and_, case, delete, func, insert, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from callflows.vocabulary import LEVELS
 from storage.callbacks import FEEDBACK_NOT_REACHED
 from storage.db import transaction
 from storage.deadlines import end_of_day, hotline_tz, local_day, start_of_day
-from storage.figures import LEVELS
 from storage.models import (
     CALLBACK_ANONYMOUS,
     CALLBACK_CLOSED,

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
+from sqlalchemy import Column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import Base
+
+M = TypeVar("M", bound=Base)
+
+
+def insert_new(session: Session, model: type[M], values: dict[str, Any], key: str) -> M | None:
+    """`insert_once` that returns the new row as an object of the session (no re-select);
+    None when a row with the same `key` exists."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(model).values(**values).on_conflict_do_nothing(index_elements=[key]).returning(model)
+    )
+    return session.scalars(statement).one_or_none()
 
 
 def insert_once(
@@ -23,3 +38,26 @@ def insert_once(
         .returning(model.__table__.c.id)
     )
     return session.execute(statement).scalar_one_or_none()
+
+
+def insert_many_once(
+    session: Session,
+    model: type[Base],
+    rows: Sequence[dict[str, Any]],
+    key: str,
+    returning: Column[Any] | Any,
+) -> list[Any]:
+    """`insert_once` for many rows: `INSERT … ON CONFLICT DO NOTHING`, in few statements.
+
+    Returns the `returning` column of the rows actually inserted.
+    """
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = model.__table__
+    statement = (
+        insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[returning.key])
+    )
+    # An executemany: SQLAlchemy sends it as multi-row INSERTs ("insertmanyvalues").
+    return list(session.execute(statement, list(rows)).scalars().all())

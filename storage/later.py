@@ -19,12 +19,12 @@ is updated (one rating per call still holds), the default stays in the call's hi
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
+from callflows.vocabulary import SOURCE_DEFAULT
 from storage import deadlines
 from storage.calls import log_event, open_callback
 from storage.models import (
@@ -40,22 +40,18 @@ from storage.models import (
     CallEvent,
     Rating,
 )
-from storage.outbox import add_job
+from storage.outbox import PUSH_CALL_UPDATE, add_job
 from storage.serialize import iso
+from storage.settings import LATER_DAYS_MAX, settings
 
 # Surveys that ended without a rating: the caller may still give one.
 UNRATED = (DISPOSITION_HUNG_UP, DISPOSITION_NO_INPUT)
-DEFAULT_WINDOW_DAYS = 15
-MAX_AGO = 30  # the longest window: prompts `days_ago_0` … `days_ago_30` exist in every pack
-SOURCE_DEFAULT = "default"
+MAX_AGO = LATER_DAYS_MAX  # the longest window
 
 
 def window_days() -> int:
     """`LATER_RATING_DAYS`: natural days after the call's day a later rating is taken (1-30)."""
-    raw = (os.environ.get("LATER_RATING_DAYS") or str(DEFAULT_WINDOW_DAYS)).strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_AGO:
-        raise ValueError(f"LATER_RATING_DAYS must be a whole number from 1 to {MAX_AGO}: {raw!r}")
-    return int(raw)
+    return settings().later_rating_days
 
 
 def window_end(call_at: datetime) -> datetime:
@@ -171,7 +167,7 @@ def replace_default_rating(
         open_callback(session, call, rating.id, now)
     add_job(
         session,
-        "workers.jobs.push_call_update",
+        PUSH_CALL_UPDATE,
         {"call_sid": call.call_sid},
         f"rerated:{call.id}",
     )

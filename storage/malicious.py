@@ -13,34 +13,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.db import instance_dir
 from storage.inserts import insert_once
 from storage.models import RESOLUTION_MALICIOUS, Callback
 from storage.models_review import MaliciousRater
+from storage.settings import app_secret
 
 PURPOSE = b"ivr malicious rater v1"
 LABEL_LENGTH = 10
-
-
-def app_secret() -> str:
-    """`SECRET_KEY`, or the one generated once under `instance/` (as the web app does)."""
-    configured = os.environ.get("SECRET_KEY")
-    if configured:
-        return configured
-    path = instance_dir() / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 def number_hash(number: str, secret: str | None = None) -> str:

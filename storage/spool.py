@@ -30,6 +30,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from storage.db import instance_dir
+from storage.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ DRAINING = ".draining-"
 
 def spool_dir() -> Path:
     """The folder of this machine's spool files (``IVR_SPOOL_DIR`` or ``instance/spool``)."""
-    path = Path(os.environ.get("IVR_SPOOL_DIR") or instance_dir() / "spool")
+    path = settings().spool_dir or instance_dir() / "spool"
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 

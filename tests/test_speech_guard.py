@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 from speech_fixtures import corpus_module, ko_model  # noqa: F401  (fixtures)
+from workers.speech.packs import load_speech_pack
 
 from workers.speech import recognize_rating
-from workers.speech.packs import load_speech_pack
 from workers.speech.recognize import Thresholds, decide, free_pass_agrees
 
 LOOSE = Thresholds(0.5, 1.0, 0.9, 3.0)

@@ -21,6 +21,7 @@ from urllib.parse import quote_plus
 import requests
 from sqlalchemy import select
 
+from ivr.telephony import NotConfigured, provider
 from storage import deliveries, inbox
 from storage.db import transaction
 from storage.models import (
@@ -36,7 +37,6 @@ from storage.models import (
 from storage.privacy import mask_number
 from storage.types import utcnow
 from workers.context import session_factory
-from workers.twilio_rest import NotConfigured, TwilioException, refusal, rest_client
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def _phone_of(session, notification_id: int | None) -> str | None:
 
 def _failed(factory, delivery_id: int, error: Exception) -> str:
     """Record a failed try; give up after the attempts, else raise to be sent again."""
-    said = refusal(error) if isinstance(error, TwilioException) else str(error) or repr(error)
+    said = str(error) or repr(error)
     with transaction(factory) as session:
         delivery = session.get_one(NotificationDelivery, delivery_id)
         delivery.attempts += 1
@@ -111,9 +111,9 @@ def _send_sms(phone: str | None, text: str) -> str:
     sender = sms.survey_number()
     if not sender:
         raise NotConfigured("SURVEY_NUMBER is not set")
-    message = rest_client().messages.create(to=phone, from_=sender, body=f"【12345】{text}")
-    log.info("notification SMS to %s sent (%s)", mask_number(phone), message.sid)
-    return f"sent {message.sid}"
+    message_sid = provider().send_sms(to=phone, from_=sender, body=f"【12345】{text}")
+    log.info("notification SMS to %s sent (%s)", mask_number(phone), message_sid)
+    return f"sent {message_sid}"
 
 
 def robot_body(text: str, mentions: list[str], format_name: str) -> dict:

@@ -12,13 +12,13 @@ import logging
 
 from sqlalchemy import insert
 
+from ivr.telephony import NotConfigured, ProviderRefused, provider
 from storage import deadlines, sms
 from storage.db import transaction
 from storage.models import CALLBACK_CLOSED, Callback, CallEvent
 from storage.privacy import is_reachable_number, mask_number
 from storage.types import utcnow
 from workers.context import session_factory
-from workers.twilio_rest import NotConfigured, TwilioException, refusal, rest_client
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,9 @@ def send_outcome_sms(callback_id: int, round: int = 0) -> str:
         _record(session, call.id, "outcome_sms_sending", kind)
         to, body = call.caller, outcome_text(callback)
     try:
-        message = rest_client().messages.create(to=to, from_=sms.survey_number(), body=body)
-    except (NotConfigured, TwilioException) as error:
-        said = refusal(error) if isinstance(error, TwilioException) else str(error)
+        message_sid = provider().send_sms(to=to, from_=sms.survey_number(), body=body)
+    except (NotConfigured, ProviderRefused) as error:
+        said = str(error)
         with transaction(factory) as session:
             _record(session, call.id, "outcome_sms_failed", f"{kind} {said}"[:2000])
         log.warning(
@@ -70,9 +70,9 @@ def send_outcome_sms(callback_id: int, round: int = 0) -> str:
         )
         return f"failed: {said}"
     with transaction(factory) as session:
-        _record(session, call.id, "outcome_sms_sent", f"{kind} {message.sid}")
+        _record(session, call.id, "outcome_sms_sent", f"{kind} {message_sid}")
     log.info("outcome SMS of callback %s sent to %s", callback_id, mask_number(to))
-    return f"sent {message.sid}"
+    return f"sent {message_sid}"
 
 
 def call_events(call) -> list[CallEvent]:

@@ -14,7 +14,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,17 +23,16 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3
 
+from storage.settings import HTTP_MARK, HostPort, parse_hosts, settings
+
 log = logging.getLogger(__name__)
 
-DEFAULT_HOSTS = "api.twilio.com"
-HTTP_MARK = "http://"  # an allowed host entry that may also be fetched over plain http
 DEFAULT_PORTS = {"http": 80, "https": 443}
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 RETRY_STATUSES = {404, 408, 429}  # and 5xx
 MAX_REDIRECTS = 3
 CHUNK_BYTES = 64 * 1024
 
-HostPort = tuple[str, int | None]
 Origin = tuple[str, str, int]  # scheme, host, port
 
 
@@ -69,36 +68,16 @@ class FetchResult:
     attempts: int
 
 
-def parse_hosts(entries: str | Iterable[str]) -> frozenset[HostPort]:
-    """`"a.example, B.example:8443"` → {("a.example", None), ("b.example", 8443)}.
-
-    Downloads are https only (they carry the account's Basic auth). An entry written
-    `http://host[:port]` also allows plain http there: it is kept as
-    `("http://host", port)` beside `("host", port)`.
-    """
-    items = entries.split(",") if isinstance(entries, str) else entries
-    hosts = set()
-    for item in (entry.strip() for entry in items if entry.strip()):
-        plain_http = item.lower().startswith("http://")
-        parts = urlsplit(f"//{item[len('http://') :] if plain_http else item}")
-        if not parts.hostname or parts.path or parts.username is not None or "://" in item[8:]:
-            raise ValueError(f"invalid host in RECORDING_HOSTS: {item!r}")
-        host = parts.hostname.rstrip(".")
-        hosts.add((host, parts.port))
-        if plain_http:
-            hosts.add((HTTP_MARK + host, parts.port))
-    return frozenset(hosts)
-
-
 def allowed_hosts_from_env() -> frozenset[HostPort]:
     """`RECORDING_HOSTS` (comma-separated `host[:port]`, https only, or `http://host[:port]`
     to allow plain http too), default `api.twilio.com`."""
-    return parse_hosts(os.environ.get("RECORDING_HOSTS", "").strip() or DEFAULT_HOSTS)
+    return settings().recording_hosts
 
 
 def credentials_from_env() -> tuple[str, str] | None:
     """(`TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`) when both are set."""
-    sid, token = os.environ.get("TWILIO_ACCOUNT_SID"), os.environ.get("TWILIO_AUTH_TOKEN")
+    current = settings()
+    sid, token = current.twilio_account_sid, current.twilio_auth_token
     return (sid, token) if sid and token else None
 
 

@@ -16,11 +16,10 @@ from ivr.console import bp, error_page, labels, messages
 from ivr.console.auth import current_user, login_required
 from ivr.console.evidence import BadUpload, discard, read_uploads, store
 from ivr.console.queue import audit_refusal, check_access, next_case, render_detail
-from ivr.extensions import db_sessions, redis_client
+from ivr.extensions import db_sessions
 from storage import callbacks as wf
 from storage.callback_steps import IllegalTransition, InvalidInput, NotAllowed, NotFound
 from storage.files import file_store
-from workers.queues import send_after_commit
 
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 STATUS = {NotFound: 404, NotAllowed: 403, IllegalTransition: 409, InvalidInput: 400}
@@ -57,7 +56,8 @@ def _act(
     kept_files: list[dict] | None = None,
     **kwargs: Any,
 ) -> wf.Outcome | tuple[str, int]:
-    """The action's outcome (its jobs sent), or the page with its refusal in place."""
+    """The action's outcome (its jobs are sent once it commits), or the page with its
+    refusal in place."""
     user = current_user()
     assert user is not None
     factory = db_sessions()
@@ -70,8 +70,6 @@ def _act(
         if status in (400, 409):
             return _in_place(callback_id, _chinese(error), status, kept_files)
         return error_page(status, labels.HTTP_TITLES[status], _chinese(error))
-    if outcome.jobs:
-        send_after_commit(factory, redis_client(), outcome.jobs)
     return outcome
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import render_template, request, url_for
 
+from callflows.vocabulary import LEVELS
 from ivr.console import bp, labels
 from ivr.console.access import supervisors_only
 from ivr.console.chart import trend_svg
@@ -15,7 +16,6 @@ from storage.call_search import FIRST_DAY, LAST_DAY
 from storage.deadlines import local_day
 from storage.figures import (
     GROUPS,
-    LEVELS,
     RATES,
     FigureRow,
     Period,

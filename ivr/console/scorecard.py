@@ -9,13 +9,14 @@ from flask import render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from callflows.vocabulary import LEVELS
 from ivr.console import bp, labels
 from ivr.console.access import supervisors_only
 from ivr.console.chart import trend_svg
 from ivr.console.figures import RATE_NAMES, change, load_figures, read_period
 from ivr.extensions import db_sessions
 from storage.deadlines import end_of_day, start_of_day
-from storage.figures import LEVELS, RATES
+from storage.figures import RATES
 from storage.models import Call, Callback
 
 MAX_CALLBACKS = 200

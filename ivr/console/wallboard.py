@@ -4,7 +4,6 @@ ratings raise an alert. The page polls `wallboard.json` (ivr/static/wallboard.js
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from flask import jsonify, render_template, request
@@ -15,6 +14,7 @@ from ivr.console.figures import percent
 from ivr.extensions import db_sessions
 from storage.figures_rollup import refresh
 from storage.models import ROLE_STAFF, ROLE_SUPERVISOR
+from storage.settings import settings
 from storage.types import utcnow
 from storage.wallboard import AMBER_FROM, board, clusters
 
@@ -24,10 +24,7 @@ RAG_NAMES = {"green": "达标", "amber": "接近目标", "red": "未达标", "no
 
 def cluster_threshold() -> int:
     """Bad ratings within 24 h that make a cluster (`WALLBOARD_CLUSTER_THRESHOLD`)."""
-    try:
-        return max(2, int(os.environ.get("WALLBOARD_CLUSTER_THRESHOLD", "5")))
-    except ValueError:
-        return 5
+    return settings().wallboard_cluster_threshold
 
 
 def _state() -> dict[str, Any]:

@@ -5,15 +5,12 @@ from __future__ import annotations
 import logging
 
 from flask import Response
-from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.extensions import db_sessions
-from ivr.telephony.twilio import twiml
-from ivr.twilio_auth import twilio_signed
+from ivr.telephony.web import call_request, provider, respond, verified
 from ivr.voice import bp, kept
-from ivr.voice.common import field, sid
 from ivr.voice.kept import WEBHOOK_DB_WAIT_S
-from ivr.voice.survey import CALLER_GONE_STATUSES, parties
+from ivr.voice.survey import parties
 from storage.calls import CallDetails, end_survey, get_or_create_call, log_event
 from storage.db import DATABASE_UNAVAILABLE, transaction
 from storage.kept import entry as kept_entry
@@ -22,24 +19,22 @@ from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
-NEVER_ANSWERED_STATUSES = {"canceled", "busy", "failed", "no-answer"}
-
 
 @bp.post("/status")
-@twilio_signed
+@verified
 def status() -> Response:
     """Record how the call ended; a survey still running is left unrated (hung up)."""
-    call_sid = sid("CallSid")
-    call_status = field("CallStatus", 16)
+    inbound = call_request()
+    call_sid, call_status = inbound.call_sid, inbound.call_status
     if call_sid is None or call_status is None:
         log.warning("status callback without CallSid/CallStatus ignored")
-        return twiml(VoiceResponse())
-    caller, called = parties()
+        return respond(provider().nothing())
+    caller, called = parties(inbound)
     details = CallDetails(caller=caller, called=called, call_status=call_status)
     disposition, received = None, utcnow()
-    if call_status in CALLER_GONE_STATUSES:
-        never_answered = call_status in NEVER_ANSWERED_STATUSES
-        disposition = DISPOSITION_NOT_SERVED if never_answered else DISPOSITION_HUNG_UP
+    if inbound.caller_gone:
+        never = inbound.never_answered
+        disposition = DISPOSITION_NOT_SERVED if never else DISPOSITION_HUNG_UP
     try:
         with transaction(db_sessions(), WEBHOOK_DB_WAIT_S) as session:
             call = get_or_create_call(session, call_sid, details)
@@ -53,4 +48,4 @@ def status() -> Response:
         except OSError:
             log.exception("status of %s neither stored nor kept: 503 for Twilio", call_sid)
             return Response("status not stored", status=503, mimetype="text/plain")
-    return twiml(VoiceResponse())
+    return respond(provider().nothing())
