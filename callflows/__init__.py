@@ -20,6 +20,7 @@ from callflows.engine import (
     SpeechLate,
     Start,
     Step,
+    again,
     step,
 )
 from callflows.loader import load_flow, parse_flow
@@ -40,6 +41,7 @@ __all__ = [
     "SpeechLate",
     "Start",
     "Step",
+    "again",
     "load_flow",
     "parse_flow",
     "step",

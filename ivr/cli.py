@@ -182,6 +182,23 @@ def worker() -> None:
 
 
 @main.command()
+@click.option("--host", default=lambda: os.environ.get("MEDIA_HOST", "0.0.0.0"))
+@click.option("--port", default=lambda: int(os.environ.get("MEDIA_PORT", "5050")), type=int)
+@click.option(
+    "--capacity",
+    default=lambda: int(os.environ.get("MEDIA_MAX_STREAMS", "120")),
+    type=int,
+    help="Streams served at once; more are refused (the call falls back).",
+)
+@click.option("--threads", default=lambda: int(os.environ.get("MEDIA_THREADS", "4")), type=int)
+def media(host: str, port: int, capacity: int, threads: int) -> None:
+    """Serve Twilio media streams (the Procfile's `media`): live spoken ratings."""
+    from workers.media.server import main as serve_media
+
+    serve_media(host, port, capacity, threads)
+
+
+@main.command()
 @click.option("--interval", default=60.0, show_default=True, help="Seconds between sweeps.")
 def cron(interval: float) -> None:
     """Run the sweep on a schedule (the Procfile's `cron`)."""

@@ -27,4 +27,4 @@ def _fallback(error: Exception):
     return goodbye(survey_lang(), "system_busy")
 
 
-from ivr.voice import hotline, speech, status, survey  # noqa: E402, F401  (routes on `bp`)
+from ivr.voice import hotline, speech, status, streamed, survey  # noqa: E402, F401  (routes on `bp`)

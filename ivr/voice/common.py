@@ -104,8 +104,18 @@ def url_for_step(path: str, lang: str, where: Position, **extra: str | int | Non
     return f"{settings().public_base_url}/voice/survey/{path}?{urlencode(query)}"
 
 
-def answer(lang: str, result: Step, recording_sid: str | None = None) -> Response:
-    """TwiML for `result`, with action URLs that bring the caller back here."""
+def answer(
+    lang: str, result: Step, recording_sid: str | None = None, *, live: bool = True
+) -> Response:
+    """TwiML for `result`, with action URLs that bring the caller back here.
+
+    A question that listens goes over a media stream when one can take it (`live`)."""
+    if live:
+        from ivr.voice.streamed import stream_twiml
+
+        streamed = stream_twiml(result, lang)
+        if streamed is not None:
+            return twiml(streamed)
     where = result.position
     base = settings().public_base_url
     urls = StepUrls(
