@@ -254,6 +254,17 @@ def flow_diagram(name: str) -> None:
     show_default=True,
     help="Loopback port serving the spoken recording (list it in RECORDING_HOSTS).",
 )
+@click.option(
+    "--stream",
+    is_flag=True,
+    help="Expect the question on a media stream: --say is sent as 20 ms frames in real time.",
+)
+@click.option("--barge-in", is_flag=True, help="With --stream: speak 1 s into the prompt.")
+@click.option(
+    "--playback",
+    type=click.Path(dir_okay=False),
+    help="With --stream: write what the caller heard on the stream to this WAV file.",
+)
 @click.option("--url", default=None, help="PUBLIC_BASE_URL the requests are signed for.")
 @click.option("--connect", default=None, help="Send the requests here instead (e.g. a local port).")
 def simulate(
@@ -268,6 +279,9 @@ def simulate(
     linked: str | None,
     say: str | None,
     media_port: int,
+    stream: bool,
+    barge_in: bool,
+    playback: str | None,
     url: str | None,
     connect: str | None,
 ) -> None:
@@ -285,8 +299,10 @@ def simulate(
             "set PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN, or start script/server to make local ones"
         )
     answers = CallScript.parse_answers(keys)
+    if say:
+        answers = [("early:" if stream and barge_in else "") + f"say:{say}", *answers]
     script = CallScript(
-        answers=[f"say:{say}", *answers] if say else answers,
+        answers=answers,
         lang=lang,
         agent=agent or None,
         dept=dept or None,
@@ -312,6 +328,14 @@ def simulate(
     finally:
         if media is not None:
             media.close()
+    if stream:
+        from ivr.simulate_stream import write_playback
+
+        if not outcome.streams:
+            click.echo("the service did not open a media stream (is `ivr media` up?)", err=True)
+            sys.exit(1)
+        if playback:
+            write_playback(outcome.streams, playback)
     if any(status != 200 for status in outcome.statuses):
         sys.exit(1)
 

@@ -248,7 +248,7 @@ class Simulator:
         for name in result.heard:
             outcome.heard.append(name)
             self._say(outcome, f"   ▶ {name}: {_prompt_text(script.lang, name)}")
-        key = answer.removeprefix("early:")
+        key = answer.removeprefix("then-hangup:").removeprefix("early:")
         if len(key) == 1:
             outcome.pressed.append(key)
         elif key.startswith(SAY):

@@ -33,6 +33,7 @@ FRAME_BYTES = 160
 SILENT_FRAME = b"\xff" * FRAME_BYTES  # μ-law silence
 VOICED_RMS = 600  # a frame of the caller's audio this loud counts as voiced
 EARLY = "early:"
+THEN_HANG_UP = "then-hangup:"  # hang up right after the answer (Twilio's `stop` comes first)
 BARGE_IN_AFTER_S = 1.0
 MAX_STREAM_S = 60.0
 PROMPT_END = "prompt_end"
@@ -164,6 +165,8 @@ def run_stream(
 
 def _act(answer: str, send, player: _Player, closed: threading.Event, result, say) -> None:
     """The caller's side, frame by frame in real time, until the service closes."""
+    then_hang_up = answer.startswith(THEN_HANG_UP)
+    answer = answer.removeprefix(THEN_HANG_UP)
     early = answer.startswith(EARLY)
     answer = answer.removeprefix(EARLY)
     speech = _ulaw_of(Path(answer.removeprefix("say:"))) if answer.startswith("say:") else b""
@@ -193,6 +196,12 @@ def _act(answer: str, send, player: _Player, closed: threading.Event, result, sa
                 send({"event": "dtmf", "dtmf": {"track": "inbound_track", "digit": answer}})
             elif frames:
                 say(f"   🗣 the caller says {Path(answer[4:]).name}")
+        if acted and then_hang_up and not frames:
+            say("   ✆ the caller hangs up at once")
+            send({"event": "stop", "stop": {"accountSid": "", "callSid": ""}})
+            result.closed_by = "caller"
+            result.closed_at = time.time()
+            return
         if acted and frames:
             frame = frames.pop(0).ljust(FRAME_BYTES, b"\xff")
             if audioop.rms(audioop.ulaw2lin(frame, 2), 2) >= VOICED_RMS:
@@ -219,3 +228,11 @@ def _ulaw_of(path: Path) -> bytes:
     from workers.media.audio import pcm_to_ulaw, read_pcm
 
     return pcm_to_ulaw(read_pcm(path))
+
+
+def write_playback(results: list[StreamResult], path: str) -> None:
+    """What the caller heard on the streams, as one 8 kHz WAV file."""
+    from workers.media.audio import ulaw_to_pcm, wav_bytes
+
+    audio = b"".join(bytes(r.received) for r in results)
+    Path(path).write_bytes(wav_bytes(ulaw_to_pcm(audio)))

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from storage.inserts import insert_once
+from storage import inserts  # a module: storage.models imports this one while loading
 from storage.models import Base
 from storage.types import utcnow
 
@@ -55,7 +55,7 @@ def claim_stream(
         "node": node,
         "started_at": utcnow(),
     }
-    new_id = insert_once(session, MediaStream, values, "stream_key")
+    new_id = inserts.insert_once(session, MediaStream, values, "stream_key")
     return None if new_id is None else session.get_one(MediaStream, new_id)
 
 

@@ -12,6 +12,7 @@ from ivr.telephony.twilio import twiml
 from ivr.twilio_auth import twilio_signed
 from ivr.voice import bp
 from ivr.voice.common import field, sid
+from ivr.voice.streamed import rate_from_last_stream
 from ivr.voice.survey import CALLER_GONE_STATUSES, parties
 from storage.calls import CallDetails, end_survey, get_or_create_call, log_event
 from storage.db import transaction
@@ -35,6 +36,8 @@ def status() -> Response:
     details = CallDetails(caller=caller, called=called, call_status=call_status)
     with transaction(db_sessions()) as session:
         call = get_or_create_call(session, call_sid, details)
+        if call_status == "completed":
+            rate_from_last_stream(session, call)
         if call_status in CALLER_GONE_STATUSES:
             never_answered = call_status in NEVER_ANSWERED_STATUSES
             disposition = DISPOSITION_NOT_SERVED if never_answered else DISPOSITION_HUNG_UP

@@ -14,6 +14,7 @@ its n-best list is judged by the same functions (`evidence`, `judge` of
 from __future__ import annotations
 
 import json
+import threading
 from collections import deque
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ from workers.speech.recognize import N_BEST, Thresholds, evidence, judge
 SPEECH_LEVEL = 600  # RMS (about -35 dBFS): a frame this loud may be speech
 SPEECH_FRAMES = 3  # this many loud frames in a row start an answer (60 ms)
 QUIET_LEVEL = 300  # below this (about -40 dBFS) a frame is silence
-END_SILENCE_FRAMES = 40  # 800 ms of silence ends an answer if Vosk has not
+END_SILENCE_FRAMES = 25  # 500 ms of silence ends an answer if Vosk has not
 PRE_ROLL_FRAMES = 15  # 300 ms kept before the start of speech
 
 
@@ -83,9 +84,15 @@ class Listener:
         self.recognizer: vosk.KaldiRecognizer | None = None
         self.audio = bytearray()
         self.nbest: list[tuple[str, float]] | None = None
+        # A recogniser used by two threads at once crashes the process: never let it.
+        self.lock = threading.Lock()
 
     def accept(self, pcm: bytes) -> bool:
         """Decode `pcm`; True once Vosk has found the end of the utterance."""
+        with self.lock:
+            return self._accept(pcm)
+
+    def _accept(self, pcm: bytes) -> bool:
         if self.nbest is not None:
             return True
         if self.recognizer is None:
@@ -99,6 +106,10 @@ class Listener:
 
     def finish(self) -> Spoken:
         """The answer as heard so far (Vosk's final result if it had not ended)."""
+        with self.lock:
+            return self._finish()
+
+    def _finish(self) -> Spoken:
         if self.nbest is None:
             final = self.recognizer.FinalResult() if self.recognizer is not None else "{}"
             self.nbest = _nbest(final)

@@ -80,8 +80,10 @@ class Hub:
         self.decisions += 1
         if heard is not None and session.last_voice_at:
             log.info(
-                "stream %s decided %.0f ms after the last voiced frame",
+                "stream %s: answer over %.0f ms, decision stored %.0f ms after the last "
+                "voiced frame",
                 session.stream_sid,
+                (session.end_heard_at - session.last_voice_at) * 1000,
                 (time.time() - session.last_voice_at) * 1000,
             )
 

@@ -60,6 +60,9 @@ class StreamSession:
         self.last_voice_at = 0.0
         self.placed = False
         self.finishing = False
+        self.end_heard_at = 0.0  # when the end of the answer was found
+        self.closing: asyncio.Task | None = None
+        self.finisher: asyncio.Task | None = None
 
     async def run(self) -> None:
         try:
@@ -124,8 +127,8 @@ class StreamSession:
             elif event == "stop":
                 log.info("stream %s: Twilio stopped it", self.stream_sid)
                 await self._caller_left()
-            if self.decided.is_set():
-                return
+            # Once decided, frames are still read (and dropped) until the close is
+            # confirmed: a reader that stopped would never see Twilio's close frame.
 
     async def _play(self, names: tuple[str, ...]) -> None:
         """Send the prompts, each after a mark with its name, then `prompt_end`."""
@@ -160,14 +163,14 @@ class StreamSession:
         if started:
             await self._stop_prompt()
             self.timers.append(asyncio.create_task(self._answer_timer()))
-        if audio:
+        if audio and not self.finishing:  # once finishing, the recogniser is not fed
             self.pending += audio
             if self.gate.quiet_run == 0:
                 self.last_voice_at = time.time()
             if self.decoding is None or self.decoding.done():
                 self.decoding = asyncio.create_task(self._decode())
         if self.gate.ended:
-            await self._finish_speech()
+            self._finish_soon()
 
     async def _decode(self) -> None:
         """Feed what is pending to the recogniser, in the pool, until it ends the answer."""
@@ -181,6 +184,7 @@ class StreamSession:
         if self.decided.is_set() or self.finishing:
             return
         self.finishing = True
+        self.end_heard_at = time.time()
         if self.decoding is not None and self.decoding is not asyncio.current_task():
             await asyncio.shield(self.decoding)
         if self.pending and self.listener.nbest is None:
@@ -195,8 +199,9 @@ class StreamSession:
     async def _caller_left(self) -> None:
         if self.decided.is_set():
             return
-        if self.gate.started:
-            await self._finish_speech()  # what was said before the hang-up still counts
+        if self.gate.started:  # what was said before the hang-up still counts
+            self._finish_soon()
+            await asyncio.shield(self.finisher)
         else:
             await self._decide_hung_up("stop")
 
@@ -214,7 +219,7 @@ class StreamSession:
                 task.cancel()
         await self.hub.blocking(write, self.hub.sessions, self.stream_id, *args)
         self.hub.decided(self, heard)
-        await self.ws.close(1000, "decided")
+        self.closing = asyncio.create_task(self.ws.close(1000, "decided"))
 
     async def _no_input_timer(self) -> None:
         await asyncio.sleep(self.ticket.no_input_s)
@@ -223,7 +228,12 @@ class StreamSession:
 
     async def _answer_timer(self) -> None:
         await asyncio.sleep(self.ticket.listen_s)
-        await self._finish_speech()
+        self._finish_soon()
+
+    def _finish_soon(self) -> None:
+        """Finish the answer in a task of its own: the reader goes on reading meanwhile."""
+        if self.finisher is None:
+            self.finisher = asyncio.create_task(self._finish_speech())
 
     async def _send(self, message: dict) -> None:
         message["streamSid"] = self.stream_sid
