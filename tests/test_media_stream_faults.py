@@ -19,7 +19,6 @@ from websockets.sync.client import connect
 from ivr.simulate import CallScript
 from storage.media_streams import MediaStream
 from storage.models import Recording
-from tests.conftest import sign
 from tests.helpers import count, stored_call
 from workers.media import availability
 from workers.media.tokens import StreamTicket, new_stream_key
@@ -57,20 +56,22 @@ def _start(url: str, token: str, call_sid: str) -> tuple[int | None, list[dict]]
         return ws.close_code, received
 
 
-def _stream_twiml(client, call_sid: str) -> tuple[str, str, str]:
+SURVEY = "/voice/survey?lang=ko-KR&agent=A1&dept=D1&tickets=T1"
+
+
+def _stream_twiml(post, call_sid: str) -> tuple[str, str, str]:
     """Start a Korean survey; the (stream URL, token, action URL) the TwiML names."""
-    url = "/voice/survey?lang=ko-KR&agent=A1&dept=D1&tickets=T1"
     form = {"CallSid": call_sid, "CallStatus": "in-progress", "DialCallStatus": "completed"}
-    response = client.post(url, data=form, headers={"X-Twilio-Signature": sign(url, form)})
+    response = post(SURVEY, form)
     root = ET.fromstring(response.get_data())
     connect_verb = root.find("Connect")
     stream = connect_verb.find("Stream")
     return stream.get("url"), stream.find("Parameter").get("value"), connect_verb.get("action")
 
 
-def test_forged_expired_and_foreign_tokens_are_closed(media_process, client, sessions):
+def test_forged_expired_and_foreign_tokens_are_closed(media_process, post, sessions):
     call_sid = "CA" + "a" * 32
-    url, token, _ = _stream_twiml(client, call_sid)
+    url, token, _ = _stream_twiml(post, call_sid)
     forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
     assert _start(url, forged, call_sid) == (1008, [])  # nothing played, closed
     assert _start(url, token, "CA" + "b" * 32) == (1008, [])  # another call's token
@@ -82,9 +83,9 @@ def test_forged_expired_and_foreign_tokens_are_closed(media_process, client, ses
     assert count(sessions, MediaStream) == 0  # none of them was claimed
 
 
-def test_a_replayed_token_is_closed_and_changes_nothing(media_process, client, sessions):
+def test_a_replayed_token_is_closed_and_changes_nothing(media_process, post, sessions):
     call_sid = "CA" + "c" * 32
-    url, token, _ = _stream_twiml(client, call_sid)
+    url, token, _ = _stream_twiml(post, call_sid)
     code, received = _start(url, token, call_sid)  # Twilio's genuine stream: key 1
     assert code == 1000 and received[0] == {
         "event": "mark",
@@ -97,14 +98,13 @@ def test_a_replayed_token_is_closed_and_changes_nothing(media_process, client, s
         assert (stream.outcome, stream.digits) == ("key", "1")
 
 
-def test_media_process_down_means_record_and_poll(media_process, client, redis_url):
+def test_media_process_down_means_record_and_poll(media_process, post, client, redis_url):
     media_process.stop()
     from redis import Redis
 
     assert availability.health(Redis.from_url(redis_url)).startswith("failing")
-    url = "/voice/survey?lang=ko-KR&agent=A1&dept=D1&tickets=T1"
     form = {"CallSid": "CA" + "d" * 32, "CallStatus": "in-progress", "DialCallStatus": "completed"}
-    response = client.post(url, data=form, headers={"X-Twilio-Signature": sign(url, form)})
+    response = post(SURVEY, form)
     verbs = [e.tag for e in ET.fromstring(response.get_data()).iter()]
     assert "Connect" not in verbs and "Record" in verbs and "Play" in verbs
     health = client.get("/healthz").get_json()
