@@ -9,10 +9,11 @@ What it runs
     its own thread.
 
 The calls
-    For each N (default 10, 50, 100), N callers at once (started within
-    `--spread` seconds) each say one phrase of the Korean pack (espeak-ng, telephone
-    band, two voices) one second into the question (barge-in) and confirm a read-back
-    by key if the read-back names what they said, else hang up. Then the media process
+    For each N (default 10, 50, 100), N callers (started within `--spread` seconds,
+    default 20: the prompt lasts 38 s, so all N streams are open at once) each say one
+    phrase of the Korean pack (espeak-ng, telephone band, two voices) after the
+    question (`--barge-in`: one second into it) and confirm a read-back by key if it
+    names what they said, else hang up. Then the media process
     is stopped and `--baseline` callers do the same over the record-and-poll path
     (which the web falls back to by itself).
 
@@ -116,12 +117,12 @@ class ProcessMeter:
         self._thread.join()
 
 
-def place(simulator: Simulator, utterances: list, n: int, spread: float, streamed: bool):
+def place(simulator: Simulator, utterances: list, n: int, spread: float, barge_in: bool):
     """N callers at once; returns [(script, utterance, outcome or None)]."""
     chosen = [random.choice(utterances) for _ in range(n)]
     scripts = []
     for utterance in chosen:
-        first = f"early:say:{utterance.path}" if streamed else f"say:{utterance.path}"
+        first = f"early:say:{utterance.path}" if barge_in else f"say:{utterance.path}"
         answers = [first, f"confirm:{utterance.level}", "hangup"]
         scripts.append(CallScript(answers=answers, lang=KO))
 
@@ -237,7 +238,7 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
             with ProcessMeter(media.pid) as meter:
                 cpu_before = meter.cpu_seconds()
                 started = time.monotonic()
-                calls = place(simulator, utterances, n, args.spread, streamed=True)
+                calls = place(simulator, utterances, n, args.spread, args.barge_in)
                 elapsed = time.monotonic() - started
                 cpu = meter.cpu_seconds() - cpu_before
             f = stream_figures(factory, calls)
@@ -255,7 +256,7 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
             ok &= f["dropped"] == 0 and f["wrong"] == 0
         stop(media)  # the web falls back to record-and-poll by itself
         time.sleep(availability.STALE_AFTER_S + 0.5)
-        calls = place(simulator, utterances, args.baseline, args.spread, streamed=False)
+        calls = place(simulator, utterances, args.baseline, args.spread, False)
         f = poll_figures(factory, database_url, calls)
         print(f"\n== baseline: {args.baseline} concurrent record-and-poll calls")
         print(f"  recording reported → result stored:  {_ms(f['decided'])}")
@@ -283,7 +284,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10,50,100")
     parser.add_argument("--baseline", type=int, default=10)
-    parser.add_argument("--spread", type=float, default=1.0, help="seconds to start N callers")
+    parser.add_argument(
+        "--spread", type=float, default=20.0, help="seconds over which the N callers start"
+    )
+    parser.add_argument(
+        "--barge-in", action="store_true", help="speak 1 s into the prompt (default: after it)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs)")
     args = parser.parse_args()
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
