@@ -37,6 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import Utterance, build_corpus
 
+from prompts.speech import load_speech_pack
 from workers.speech.audio import (
     RATE,
     BadAudio,
@@ -46,7 +47,6 @@ from workers.speech.audio import (
     trim_silence,
 )
 from workers.speech.models import load_model
-from workers.speech.packs import load_speech_pack
 from workers.speech.recognize import (
     THRESHOLDS_PATH,
     Evidence,

@@ -42,7 +42,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from prompts import PROMPTS_DIR  # noqa: E402
-from workers.speech.packs import load_speech_pack  # noqa: E402
+from prompts.speech import load_speech_pack  # noqa: E402
 
 CHANNELS = ("tel", "ulaw", "noisy")
 VERSION = 2
@@ -71,8 +71,9 @@ class Utterance:
 
 def default_dir() -> Path:
     """``$IVR_CACHE_DIR/speech-corpus`` or ``~/.cache/ivr-haochaping/speech-corpus``."""
-    base = os.environ.get("IVR_CACHE_DIR") or Path.home() / ".cache" / "ivr-haochaping"
-    return Path(base) / "speech-corpus"
+    from storage.settings import settings
+
+    return settings().speech_cache_dir / "speech-corpus"
 
 
 def _run(command: list[str]) -> None:

@@ -59,12 +59,12 @@ from webhooks import BARE_APP, BARE_PATH, BUSY_PROMPT, drive_bare, plan_calls  #
 
 from ivr.simulate import CallScript, Simulator  # noqa: E402
 from ivr.simulate_media import MediaHost  # noqa: E402
+from prompts.speech import read_speech_pack  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Call, OutboxJob, Rating  # noqa: E402
 from storage.outbox import SPEECH_QUEUE  # noqa: E402
 from tests.postgres_cluster import PostgresCluster  # noqa: E402
-from workers.speech.packs import read_speech_pack  # noqa: E402
 
 SEED = 500
 BUDGET_S = 600.0

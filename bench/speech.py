@@ -42,9 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import Utterance, build_corpus
 from speech_calls import per_call
 
+from prompts.speech import load_speech_pack
 from workers.speech.audio import BadAudio, prepare_audio, seconds_of, trim_silence
 from workers.speech.models import load_model
-from workers.speech.packs import load_speech_pack
 from workers.speech.recognize import (
     _grammar,
     decode_nbest,

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from callflows import (
-    LISTEN_RATING,
+    RECORDING_RATING,
     Heard,
     KeyPressed,
     NotUnderstood,
@@ -48,7 +48,7 @@ def call_outcome(
             return ("right" if current.rate == truth else "wrong"), spoken
         if current.disposition is not None:
             return "keys", spoken
-        if current.listen == LISTEN_RATING and spoken < len(attempts):
+        if current.listen == RECORDING_RATING and spoken < len(attempts):
             level, certain = attempts[spoken]
             spoken += 1
             event = Heard(level, certain) if level is not None else NotUnderstood()

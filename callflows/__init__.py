@@ -1,14 +1,12 @@
 """Call flows as data, and the pure engine that runs them.
 
-Nothing here imports Flask or twilio: a flow can be tested as a table, drawn as a
-diagram, and rendered by any telephony adapter.
+The service's vocabulary (levels, dispositions, callback states …) is
+`callflows.vocabulary`. Nothing here imports Flask or twilio: a flow can be tested as
+a table, drawn as a diagram, and rendered by any telephony adapter.
 """
 
 from callflows.engine import (
-    CATEGORY,
-    LEVELS,
-    LISTEN_RATING,
-    LISTEN_REASON,
+    Event,
     Flow,
     FlowError,
     Heard,
@@ -24,12 +22,14 @@ from callflows.engine import (
     step,
 )
 from callflows.loader import load_flow, parse_flow
+from callflows.vocabulary import LEVEL_CATEGORY, LEVELS, RECORDING_RATING, RECORDING_REASON
 
 __all__ = [
-    "CATEGORY",
     "LEVELS",
-    "LISTEN_RATING",
-    "LISTEN_REASON",
+    "LEVEL_CATEGORY",
+    "RECORDING_RATING",
+    "RECORDING_REASON",
+    "Event",
     "Flow",
     "FlowError",
     "Heard",

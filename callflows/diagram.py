@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from callflows.engine import CATEGORY, HEARD, Flow, Node
+from callflows.engine import HEARD, Flow, Node
+from callflows.vocabulary import LEVEL_CATEGORY
 
 
 def to_mermaid(flow: Flow) -> str:
     """Return a Mermaid `stateDiagram-v2` of every transition in `flow`."""
     lines = ["stateDiagram-v2", f"    [*] --> {flow.start}"]
-    for category in sorted(set(CATEGORY.values())):
+    for category in sorted(set(LEVEL_CATEGORY.values())):
         lines.append(f"    rated_{category}: a {category} rating is stored")
         lines.append(f"    rated_{category} --> {flow.after_rating[category]}")
         for spoken in ("rated_by_speech", "rated_by_readback"):
@@ -30,7 +31,7 @@ def _edges(node: Node) -> list[tuple[str, str]]:
         if route.rate == HEARD:
             edges.append(("rated_by_readback", f"key {key} / confirm the level heard"))
         elif route.rate:
-            edges.append((f"rated_{CATEGORY[route.rate]}", f"key {key} / rate {route.rate}"))
+            edges.append((f"rated_{LEVEL_CATEGORY[route.rate]}", f"key {key} / rate {route.rate}"))
         else:
             edges.append((route.next, f"key {key}" + (" / re-ask" if route.reask else "")))
     if node.repeat_key:

@@ -10,24 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-LEVELS = (
-    "very_satisfied",
-    "satisfied",
-    "basically_satisfied",
-    "dissatisfied",
-    "very_dissatisfied",
+from callflows.vocabulary import (
+    LEVEL_CATEGORY,
+    RECORDING_RATING,
+    RECORDING_REASON,
+    SOURCE_DTMF,
+    SOURCE_SPEECH,
 )
-CATEGORY = {
-    "very_satisfied": "good",
-    "satisfied": "good",
-    "basically_satisfied": "neutral",
-    "dissatisfied": "bad",
-    "very_dissatisfied": "bad",
-}
-DISPOSITIONS = ("rated", "no_input", "hung_up", "not_served", "in_progress")
+
 HEARD = "heard"  # a key route that rates with the level heard in speech (read-back)
-LISTEN_RATING = "rating"
-LISTEN_REASON = "reason"
 
 
 class FlowError(ValueError):
@@ -168,9 +159,9 @@ def step(flow: Flow, position: Position, event: Event, *, speech: bool = False) 
         return _follow_key(flow, node, node.keys[event.digits], position, speech)
     if isinstance(event, KeyPressed) and event.digits == node.repeat_key:
         return _enter(flow, node.name, position, speech)
-    if isinstance(event, Heard) and event.level in CATEGORY:
+    if isinstance(event, Heard) and event.level in LEVEL_CATEGORY:
         if event.certain:
-            return _rated(flow, position, event.level, "speech", speech)
+            return _rated(flow, position, event.level, SOURCE_SPEECH, speech)
         target = Position(node.on_uncertain, position.reasks, heard=event.level)
         return _enter(flow, node.on_uncertain, target, speech)
     if isinstance(event, SpeechLate):
@@ -191,9 +182,9 @@ def _follow_key(flow: Flow, node: Node, route: KeyRoute, position: Position, spe
     if route.rate == HEARD:
         if position.heard is None:  # nothing was heard: a read-back cannot confirm
             return _enter(flow, flow.start, Position(flow.start), speech)
-        return _rated(flow, position, position.heard, "speech", speech)
+        return _rated(flow, position, position.heard, SOURCE_SPEECH, speech)
     if route.rate is not None:
-        return _rated(flow, position, route.rate, "dtmf", speech)
+        return _rated(flow, position, route.rate, SOURCE_DTMF, speech)
     target = flow.nodes[route.next]
     if route.reask:
         if position.reasks >= target.max_reasks:
@@ -219,7 +210,7 @@ def _reask(flow: Flow, node: Node, position: Position, event: Event, speech: boo
 
 
 def _rated(flow: Flow, position: Position, level: str, source: str, speech: bool) -> Step:
-    after = flow.after_rating[CATEGORY[level]]
+    after = flow.after_rating[LEVEL_CATEGORY[level]]
     result = _enter(flow, after, Position(after, position.reasks), speech)
     return replace(result, rate=level, rate_source=source)
 
@@ -236,7 +227,7 @@ def _enter(
     if node.kind == "record":
         if not speech:  # nothing to record with: skip the step
             return _enter(flow, node.next, replace(position, node=node.next), speech, preface)
-        return Step(position, prompts, listen=LISTEN_REASON, listen_seconds=node.listen_seconds)
+        return Step(position, prompts, listen=RECORDING_REASON, listen_seconds=node.listen_seconds)
     listening = speech and node.listen_seconds > 0 and not position.keys_only
     if listening:
         prompts += node.listen_prompts
@@ -245,6 +236,6 @@ def _enter(
         prompts,
         wait_for_key=True,
         timeout_seconds=node.timeout_seconds,
-        listen=LISTEN_RATING if listening else None,
+        listen=RECORDING_RATING if listening else None,
         listen_seconds=node.listen_seconds if listening else 0,
     )

@@ -6,7 +6,8 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
-from callflows.engine import CATEGORY, DISPOSITIONS, HEARD, Flow, FlowError, KeyRoute, Node
+from callflows.engine import HEARD, Flow, FlowError, KeyRoute, Node
+from callflows.vocabulary import DISPOSITIONS, LEVEL_CATEGORY
 
 FLOWS_DIR = Path(__file__).parent
 KINDS = ("ask", "record", "end")
@@ -92,7 +93,7 @@ def _parse_node(name: str, spec: dict) -> Node:
 def _validate(flow: Flow) -> None:
     if flow.start not in flow.nodes:
         raise FlowError(f"start node {flow.start!r} is not defined")
-    for category in sorted(set(CATEGORY.values())):
+    for category in sorted(set(LEVEL_CATEGORY.values())):
         if flow.after_rating.get(category) not in flow.nodes:
             raise FlowError(f"after_rating.{category} must name a node")
     for node in flow.nodes.values():
@@ -125,5 +126,5 @@ def _validate_node(flow: Flow, node: Node) -> None:
             raise FlowError(f"node {node.name!r}: {key!r} is not a phone key")
         if route.rate is None:
             check_target(route.next, f"key {key}")
-        elif route.rate != HEARD and route.rate not in CATEGORY:
+        elif route.rate != HEARD and route.rate not in LEVEL_CATEGORY:
             raise FlowError(f"node {node.name!r}: unknown level {route.rate!r}")

@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
-from flask import Flask
-
-from ivr.config import Settings
-from ivr.logging_setup import configure_logging
+if TYPE_CHECKING:  # workers import `ivr.telephony` and must not load Flask
+    from flask import Flask
 
 log = logging.getLogger(__name__)
 
 
-def create_app(overrides: dict[str, Any] | None = None) -> Flask:
-    """Build the app from the environment; `overrides` replaces settings (for tests)."""
+def create_app() -> Flask:
+    """Build the app from the environment (`storage.settings`).
+
+    Settings are read and checked here: a bad one stops the web process at start."""
+    from flask import Flask
+
+    from ivr.config import secret_key
+    from ivr.logging_setup import configure_logging
+    from ivr.telephony import provider
+    from storage.settings import load_settings
+
+    settings = load_settings()
     configure_logging()
+    provider(settings)  # the provider the settings name exists
     app = Flask(__name__)
-    settings = Settings.from_env()
-    if overrides:
-        settings = replace(settings, **overrides)
-    app.config["SECRET_KEY"] = settings.secret_key
+    app.config["SECRET_KEY"] = secret_key(settings)
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
 
     from ivr import api, extensions, health, metrics, openapi, prompt_files, sms, voice

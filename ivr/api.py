@@ -12,6 +12,7 @@ from flask import Blueprint, g, jsonify, request
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
+from callflows.vocabulary import CALLBACK_STATES
 from ivr.extensions import db_sessions
 from storage.calls import find_call
 from storage.db import transaction
@@ -21,7 +22,6 @@ from storage.tokens import check_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-CALLBACK_STATES = {"open", "called_back", "closed", "not_adopted", "unreachable"}
 PAGE_SIZE = 100
 MAX_ID_LENGTH = 64  # call ids and ticket ids are stored in columns of this size
 

@@ -17,21 +17,13 @@ from flask import g, jsonify, request
 import prompts
 from ivr.api import bp, error, token_required
 from ivr.extensions import db_sessions, settings
-from ivr.voice.survey import CALLER_GONE_STATUSES
+from ivr.telephony import NotConfigured, ProviderRefused, provider
 from storage import closures
 from storage.calls import CallDetails, find_call, get_or_create_call, log_event
 from storage.db import transaction
 from storage.models import DISPOSITION_IN_PROGRESS, DISPOSITION_RATED_BY_LINK, KIND_CLOSURE
 from storage.privacy import mask_number
 from storage.types import utcnow
-from workers.twilio_rest import (
-    CALL_NOT_IN_PROGRESS,
-    NotConfigured,
-    TwilioException,
-    TwilioRestException,
-    refusal,
-    rest_client,
-)
 
 log = logging.getLogger(__name__)
 
@@ -81,14 +73,13 @@ def _survey_url(query: dict[str, str | None]) -> str:
     return f"{settings().public_base_url}/voice/survey?{urlencode(given)}"
 
 
-def _twilio_failure(problem: Exception, what: str, call_sid: str | None = None):
-    """The API's answer to a Twilio refusal or failure (logged)."""
-    said = refusal(problem)
+def _refused(problem: ProviderRefused, what: str, call_sid: str | None = None):
+    """The API's answer to a provider's refusal or failure (logged)."""
+    said = str(problem)
     log.warning("%s %s refused: %s", what, call_sid or "", said)
-    rest = isinstance(problem, TwilioRestException)
-    if rest and call_sid and problem.status == 404:
+    if call_sid and problem.not_found:
         return error(404, f"Twilio knows no such call. {said}")
-    if rest and problem.code == CALL_NOT_IN_PROGRESS:
+    if problem.call_over:
         return error(409, f"the call is over: it cannot be moved into the survey. {said}")
     return error(502, f"{what} failed. {said}")
 
@@ -116,7 +107,7 @@ def move_into_survey(call_sid: str):
             call.rating is not None or call.disposition == DISPOSITION_RATED_BY_LINK
         ):
             return error(409, "the call is rated already: one rating per call")
-        if call is not None and call.call_status in CALLER_GONE_STATUSES:
+        if call is not None and provider().call_is_over(call.call_status):
             return error(409, f"the call is over (status {call.call_status})")
     query = {
         "lang": details.lang,
@@ -127,11 +118,11 @@ def move_into_survey(call_sid: str):
     }
     url = _survey_url(query)
     try:
-        rest_client().calls(call_sid).update(url=url, method="POST")
+        provider().redirect_call(call_sid, url)
     except NotConfigured as problem:
         return error(503, f"the Twilio REST API is not configured: {problem}")
-    except TwilioException as problem:
-        return _twilio_failure(problem, "moving the call into the survey", call_sid)
+    except ProviderRefused as problem:
+        return _refused(problem, "moving the call into the survey", call_sid)
     with transaction(db_sessions()) as session:
         call = get_or_create_call(session, call_sid, details)
         log_event(session, call, "survey_requested", f"by API token {g.api_token_name}")
@@ -168,20 +159,18 @@ def closure_survey(ticket: str):
     query = {"kind": KIND_CLOSURE, "lang": lang, "dept": dept, "tickets": ticket}
     base = settings().public_base_url
     try:
-        placed = rest_client().calls.create(
+        placed_sid = provider().place_call(
             to=caller,
             from_=settings().survey_number,
             url=_survey_url(query),
-            method="POST",
-            status_callback=f"{base}/voice/status?kind={KIND_CLOSURE}",
-            status_callback_method="POST",
+            status_url=f"{base}/voice/status?kind={KIND_CLOSURE}",
         )
-    except (NotConfigured, TwilioException) as problem:
+    except (NotConfigured, ProviderRefused) as problem:
         with transaction(db_sessions()) as session:
             closures.release(session, ticket)
         if isinstance(problem, NotConfigured):
             return error(503, f"the Twilio REST API is not configured: {problem}")
-        return _twilio_failure(problem, "placing the closure survey call")
+        return _refused(problem, "placing the closure survey call")
     details = CallDetails(
         caller=caller,
         called=settings().survey_number,
@@ -191,11 +180,11 @@ def closure_survey(ticket: str):
         tickets=(ticket,),
     )
     with transaction(db_sessions()) as session:
-        call = closures.placed(session, ticket, placed.sid, details, now)
+        call = closures.placed(session, ticket, placed_sid, details, now)
         disposition = call.disposition
-    log.info("closure survey of %s: calling %s (%s)", ticket, mask_number(caller), placed.sid)
+    log.info("closure survey of %s: calling %s (%s)", ticket, mask_number(caller), placed_sid)
     response = jsonify(
-        call_sid=placed.sid,
+        call_sid=placed_sid,
         ticket=ticket,
         status="calling",
         disposition=disposition or DISPOSITION_IN_PROGRESS,

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import click
 
@@ -13,11 +11,16 @@ from ivr.devenv import SIMULATOR_MEDIA_PORT
 from ivr.logging_setup import configure_logging
 from storage.db import database_url, transaction
 from storage.models import ROLES
+from storage.settings import SettingsError, load_settings, settings
 
 
 @click.group()
 def main() -> None:
     """Post-call satisfaction ratings (好差评) for a 12345 hotline."""
+    try:
+        load_settings()  # every process (worker, cron, CLI) checks its settings at start
+    except SettingsError as error:
+        raise click.ClickException(f"configuration error: {error}") from None
     configure_logging()
 
 
@@ -135,7 +138,7 @@ def _parse_now(value: str | None) -> datetime:
     except ValueError as error:
         raise click.BadParameter(f"not ISO 8601: {value!r}") from error
     if when.tzinfo is None:
-        when = when.replace(tzinfo=ZoneInfo(os.environ.get("HOTLINE_TZ", "Asia/Shanghai")))
+        when = when.replace(tzinfo=settings().hotline_tz)
     return when
 
 
@@ -182,19 +185,24 @@ def worker() -> None:
 
 
 @main.command()
-@click.option("--host", default=lambda: os.environ.get("MEDIA_HOST", "0.0.0.0"))
-@click.option("--port", default=lambda: int(os.environ.get("MEDIA_PORT", "5050")), type=int)
+@click.option("--host", default=None, help="Address to listen on (default: MEDIA_HOST).")
+@click.option("--port", default=None, type=int, help="Port (default: MEDIA_PORT).")
 @click.option(
     "--capacity",
-    default=lambda: int(os.environ.get("MEDIA_MAX_STREAMS", "120")),
+    default=None,
     type=int,
-    help="Streams served at once; more are refused (the call falls back).",
+    help="Streams served at once, more are refused and fall back (default: MEDIA_MAX_STREAMS).",
 )
-@click.option("--threads", default=lambda: int(os.environ.get("MEDIA_THREADS", "4")), type=int)
-def media(host: str, port: int, capacity: int, threads: int) -> None:
+@click.option("--threads", default=None, type=int, help="Decoding threads (MEDIA_THREADS).")
+def media(host: str | None, port: int | None, capacity: int | None, threads: int | None) -> None:
     """Serve Twilio media streams (the Procfile's `media`): live spoken ratings."""
     from workers.media.server import main as serve_media
 
+    current = settings()
+    host = host or current.media_host
+    port = port or current.media_port
+    capacity = capacity or current.media_max_streams
+    threads = threads or current.media_threads
     serve_media(host, port, capacity, threads)
 
 
@@ -292,8 +300,9 @@ def simulate(
     from ivr.simulate_media import MediaHost
 
     dev = read_dev_env()
-    base_url = url or os.environ.get("PUBLIC_BASE_URL") or dev.get("PUBLIC_BASE_URL")
-    auth_token = os.environ.get("TWILIO_AUTH_TOKEN") or dev.get("TWILIO_AUTH_TOKEN")
+    current = settings()
+    base_url = url or current.public_base_url or dev.get("PUBLIC_BASE_URL")
+    auth_token = current.twilio_auth_token or dev.get("TWILIO_AUTH_TOKEN")
     if not base_url or not auth_token:
         raise click.UsageError(
             "set PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN, or start script/server to make local ones"
@@ -312,7 +321,7 @@ def simulate(
         call_sid=call_sid or new_call_sid(),
         linked=linked or None,
     )
-    account_sid = os.environ.get("TWILIO_ACCOUNT_SID") or dev.get("TWILIO_ACCOUNT_SID")
+    account_sid = current.twilio_account_sid or dev.get("TWILIO_ACCOUNT_SID")
     account_sid = account_sid or "AC" + "0" * 32
     media = MediaHost(account_sid, auth_token, port=media_port) if say else None
     simulator = Simulator(

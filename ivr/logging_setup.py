@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-import os
+
+from storage.settings import settings
 
 
 def configure_logging() -> None:
@@ -11,6 +12,6 @@ def configure_logging() -> None:
     if logging.getLogger().handlers:
         return
     logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"),
+        level=settings().log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from storage.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -14,10 +15,7 @@ log = logging.getLogger(__name__)
 def trusted_proxy_count() -> int:
     """`TRUSTED_PROXIES`: how many proxies (load balancer, TLS terminator) stand in front
     of the web processes and append to `X-Forwarded-For`; 0 (the default) trusts none."""
-    raw = os.environ.get("TRUSTED_PROXIES", "0").strip() or "0"
-    if not raw.isdigit() or int(raw) > 10:
-        raise ValueError(f"TRUSTED_PROXIES must be a number of proxies (0-10), not {raw!r}")
-    return int(raw)
+    return settings().trusted_proxies
 
 
 def trust_proxies(app: Flask) -> None:

@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from twilio.request_validator import RequestValidator
-
 import prompts
 from ivr.simulate_media import MediaHost
+from ivr.telephony.twilio import TwilioTelephony
 
 SILENCE = "silence"
 HANG_UP = "hangup"
@@ -92,7 +91,7 @@ class Simulator:
         pause: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = public_base_url.rstrip("/")
-        self.validator = RequestValidator(auth_token)
+        self.auth_token = auth_token
         self.transport = transport
         self.account_sid = account_sid
         self.echo = echo
@@ -297,8 +296,8 @@ class Simulator:
         }
 
     def _post(self, url: str, form: dict[str, str], outcome: CallOutcome) -> tuple[int, str]:
-        signature = self.validator.compute_signature(url, form)
-        status, body = self.transport(url, form, {"X-Twilio-Signature": signature})
+        headers = TwilioTelephony.sign(self.auth_token, url, form)
+        status, body = self.transport(url, form, headers)
         outcome.statuses.append(status)
         return status, body
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 from sqlalchemy import select
-from twilio.twiml.messaging_response import MessagingResponse
 
 import prompts
 from ivr.extensions import db_sessions
-from ivr.twilio_auth import twilio_signed
+from ivr.telephony.web import call_request, provider, respond, verified
 from storage import sms
 from storage.db import transaction
 from storage.models import Call
@@ -35,25 +34,26 @@ def _lang_of(session, number: str) -> str:
 
 
 @bp.post("/inbound")
-@twilio_signed
+@verified
 def inbound() -> Response:
     """Record an opt-out or opt-in, and confirm it."""
-    number = (request.form.get("From") or "").strip()[:32]
-    word = sms.keyword(request.form.get("Body", ""))
-    reply = MessagingResponse()
+    inbound = call_request()
+    number = inbound.caller or ""
+    word = sms.keyword(inbound.text or "")
+    answer = None
     if not number:
         log.warning("SMS reply without a sender ignored")
-        return Response(str(reply), mimetype="text/xml")
+        return respond(provider().sms_reply(None))
     with transaction(db_sessions()) as session:
         texts = prompts.load_sms(_lang_of(session, number))
         if word in sms.OPT_OUT_WORDS:
             sms.opt_out(session, number, word, utcnow())
-            reply.message(texts["opted_out"])
+            answer = texts["opted_out"]
             log.info("SMS opt-out from %s (%s)", mask_number(number), word)
         elif word in sms.OPT_IN_WORDS:
             sms.opt_in(session, number)
-            reply.message(texts["opted_in"])
+            answer = texts["opted_in"]
             log.info("SMS opt-in from %s (%s)", mask_number(number), word)
         else:
             log.info("SMS reply from %s is no keyword: ignored", mask_number(number))
-    return Response(str(reply), mimetype="text/xml")
+    return respond(provider().sms_reply(answer))

@@ -12,13 +12,11 @@ from datetime import date
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import selectinload
 
+import prompts
+from callflows.vocabulary import CATEGORIES, DISPOSITIONS, LEVELS, SOURCES
 from storage.deadlines import end_of_day, start_of_day
-from storage.models import LEVEL_CATEGORY, Call, Rating, Recording
+from storage.models import Call, Rating, Recording
 
-SOURCES = ("dtmf", "speech", "default")
-CATEGORIES = ("good", "neutral", "bad")
-DISPOSITIONS = ("rated", "no_input", "hung_up", "not_served", "in_progress")
-LANGS = ("zh-CN", "ko-KR", "en-US")
 MAX_RANGE_DAYS = 3660
 
 
@@ -80,12 +78,12 @@ def parse_filter(args: Mapping[str, str]) -> CallFilter:
         date_to=date_to,
         dept=get("dept")[:64],
         agent=get("agent")[:64],
-        level=_choice(get("level"), tuple(LEVEL_CATEGORY), "评价等级"),
+        level=_choice(get("level"), LEVELS, "评价等级"),
         category=_choice(get("category"), CATEGORIES, "评价类别"),
         source=_choice(get("source"), SOURCES, "评价方式"),
         disposition=_choice(get("disposition"), DISPOSITIONS, "结束方式"),
         has_recording=_choice(get("has_recording"), ("yes", "no"), "是否有录音"),
-        lang=_choice(get("lang"), LANGS, "语言"),
+        lang=_choice(get("lang"), tuple(prompts.available_languages()), "语言"),
     )
 
 

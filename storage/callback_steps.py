@@ -7,19 +7,19 @@ Events are append-only: `append_event` writes each change with its push job, and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from callflows.vocabulary import is_legal
 from storage.models import ROLE_STAFF, ROLE_SUPERVISOR, Call, Callback, CallbackEvent, User
-from storage.outbox import add_job
+from storage.outbox import PUSH_CALL_UPDATE, add_job
 
 MAX_NOTE = 4000
 SYSTEM = "system"  # the actor name of the sweep's changes
-PUSH_CALL_UPDATE = "workers.jobs.push_call_update"
 
 
 class WorkflowError(Exception):
@@ -54,13 +54,12 @@ class InvalidInput(WorkflowError):
 
 @dataclass(frozen=True)
 class Outcome:
-    """What an action did; `jobs` are the outbox jobs to send once committed."""
+    """What an action did (its jobs are sent when its transaction commits)."""
 
     callback_id: int
     state: str
     event_id: int
     duplicate: bool = False
-    jobs: tuple[tuple[int, str], ...] = field(default=())
 
 
 def may_work(user: User, callback: Callback) -> bool:
@@ -187,7 +186,11 @@ class Step:
             raise self.refuse(InvalidInput, message)
 
     def change(self, dest: str, kind: str, note: str, now: datetime, **detail: Any) -> Outcome:
-        """Move the callback to `dest`, recording event `kind` with `detail`."""
+        """Move the callback to `dest`, recording event `kind` with `detail`.
+
+        The move must be one of `TRANSITIONS`: anything else is a programming error."""
+        if not is_legal(self.action, self.callback.state, dest):
+            raise AssertionError(f"{self.action}: {self.callback.state} -> {dest} is no transition")
         event = append_event(
             self.session,
             self.callback,

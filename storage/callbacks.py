@@ -1,6 +1,7 @@
 """The callback workflow (回访核实, domain.md rule 7): attempts, verdicts, approval, closing.
 
-`TRANSITIONS` lists every legal move. Each action takes a session, the acting user and
+`callflows.vocabulary.TRANSITIONS` lists every legal move, and the state guards ask it
+(`may`). Each action takes a session, the acting user and
 the data, and: locks the callback row; checks access (`NotAllowed`), then the state
 (`IllegalTransition`), then the input (`InvalidInput`), all before changing anything;
 then changes the callback, appends one `CallbackEvent` (who, when, what, from and to
@@ -16,15 +17,14 @@ moved the state is an `IllegalTransition`.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from callflows.vocabulary import may
 from storage import deadlines
 from storage.callback_steps import (
     MAX_NOTE,
@@ -49,6 +49,7 @@ from storage.models import CALLBACK_UNREACHABLE as UNREACHABLE
 from storage.models import RESOLUTIONS, ROLE_SUPERVISOR, Callback, CallbackEvent, User
 from storage.notifications import KIND_NOT_ADOPTED, notify_management
 from storage.serialize import iso
+from storage.settings import settings
 from storage.types import utcnow
 
 __all__ = [
@@ -81,34 +82,9 @@ DEFAULT_MAX_ATTEMPTS = 3
 MAX_EVIDENCE = 20
 
 
-@dataclass(frozen=True)
-class Transition:
-    """One legal move: `trigger` takes a callback from `source` to `dest`."""
-
-    trigger: str
-    source: str
-    dest: str
-    when: str = ""
-
-
-TRANSITIONS = (
-    Transition("attempt", OPEN, CALLED_BACK, "the caller is reached"),
-    Transition("attempt", OPEN, OPEN, "no answer or refused, attempts left"),
-    Transition("attempt", OPEN, UNREACHABLE, "wrong number, or the last attempt failed"),
-    Transition("verdict", CALLED_BACK, CALLED_BACK, "rectify, or mistaken/malicious to approve"),
-    Transition("verdict", CALLED_BACK, CLOSED, "on the spot or explained, with feedback"),
-    Transition("approve", CALLED_BACK, NOT_ADOPTED, "a supervisor other than the author"),
-    Transition("reject", CALLED_BACK, CALLED_BACK, "the verdict is withdrawn"),
-    Transition("close", CALLED_BACK, CLOSED, "rectified, with evidence and feedback"),
-)
-
-
 def max_attempts() -> int:
     """`CALLBACK_MAX_ATTEMPTS`: failed attempts before a callback is unreachable (≥ 1)."""
-    raw = os.environ.get("CALLBACK_MAX_ATTEMPTS") or str(DEFAULT_MAX_ATTEMPTS)
-    if not raw.strip().isdigit():
-        raise ValueError(f"CALLBACK_MAX_ATTEMPTS must be a whole number, not {raw!r}")
-    return max(1, int(raw))
+    return settings().callback_max_attempts
 
 
 def act(factory: sessionmaker[Session], action: Callable[..., Outcome], *args, **kwargs) -> Outcome:
@@ -116,7 +92,6 @@ def act(factory: sessionmaker[Session], action: Callable[..., Outcome], *args, *
     try:
         with transaction(factory) as session:
             outcome = action(session, *args, **kwargs)
-            jobs = tuple(session.info.pop("outbox_jobs", []))
     except WorkflowError as error:
         try:
             with transaction(factory) as session:
@@ -124,7 +99,7 @@ def act(factory: sessionmaker[Session], action: Callable[..., Outcome], *args, *
         except Exception:  # the refusal itself must still reach the caller
             log.exception("could not write the audit row of a refused %s", error.action)
         raise
-    return Outcome(outcome.callback_id, outcome.state, outcome.event_id, outcome.duplicate, jobs)
+    return outcome
 
 
 def log_attempt(
@@ -143,7 +118,7 @@ def log_attempt(
     if step.duplicate:
         return step.duplicate
     cb, now = step.callback, now or utcnow()
-    step.require(cb.state == OPEN, "attempts are logged only while the callback is open")
+    step.require(may("attempt", cb.state), "attempts are logged only while the callback is open")
     step.check(result in ATTEMPT_RESULTS, f"result must be one of {ATTEMPT_RESULTS}")
     if result == REACHED:
         cb.reached_at = now
@@ -172,7 +147,7 @@ def record_verdict(
         return step.duplicate
     cb, now = step.callback, now or utcnow()
     step.require(cb.state != OPEN, "the caller has not been reached yet")
-    step.require(cb.state == CALLED_BACK, f"the callback is {cb.state}")
+    step.require(may("verdict", cb.state), f"the callback is {cb.state}")
     step.require(cb.resolution is None, f"a verdict is already recorded: {cb.resolution}")
     step.check(resolution in RESOLUTIONS, f"resolution must be one of {RESOLUTIONS}")
     closing = resolution in CLOSING
@@ -209,7 +184,7 @@ def review_verdict(
         return step.duplicate
     cb, user, now = step.callback, step.user, now or utcnow()
     step.allow(user.role == ROLE_SUPERVISOR, "only a supervisor reviews verdicts")
-    waiting = cb.state == CALLED_BACK and cb.resolution in NEEDS_APPROVAL
+    waiting = may(trigger, cb.state) and cb.resolution in NEEDS_APPROVAL
     step.require(waiting, "no mistaken/malicious verdict awaits approval")
     step.allow(cb.verdict_by_id != user.id, "the verdict's author cannot review it")
     resolution = cb.resolution
@@ -249,7 +224,7 @@ def close_rectification(
         return step.duplicate
     cb, now = step.callback, now or utcnow()
     step.require(cb.state != OPEN, "the caller has not been reached: nothing to close yet")
-    rectifying = cb.state == CALLED_BACK and cb.resolution in RECTIFY_DAYS
+    rectifying = may("close", cb.state) and cb.resolution in RECTIFY_DAYS
     step.require(rectifying, f"no rectification under way (state {cb.state})")
     step.check(bool(description and description.strip()), "describe the rectification")
     step.check(0 < len(evidence) <= MAX_EVIDENCE, f"give 1 to {MAX_EVIDENCE} evidence files")

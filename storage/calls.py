@@ -6,7 +6,6 @@ database, not the application, decides which of two concurrent deliveries wins.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,7 +27,8 @@ from storage.models import (
     CallTicket,
     Rating,
 )
-from storage.outbox import add_job
+from storage.outbox import PUSH_CALL_UPDATE, add_job
+from storage.settings import settings
 from storage.types import utcnow
 
 CALLBACK_DUE_AFTER = timedelta(hours=48)
@@ -104,7 +104,7 @@ def callback_dept(call: Call) -> str | None:
     """
     if call.kind == KIND_CLOSURE:
         return call.dept
-    return (os.environ.get("HOTLINE_DEPT") or "").strip() or call.dept
+    return settings().hotline_dept or call.dept
 
 
 def record_rating(
@@ -160,7 +160,5 @@ def record_rating(
     log_event(session, call, "rated", f"{level} ({source})")
     if linked:
         close_partners(session, call, now, linked)
-    add_job(
-        session, "workers.jobs.push_call_update", {"call_sid": call.call_sid}, f"rated:{call.id}"
-    )
+    add_job(session, PUSH_CALL_UPDATE, {"call_sid": call.call_sid}, f"rated:{call.id}")
     return rating

@@ -8,12 +8,15 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from storage.outbox import SENDER, JobSender, recorded_jobs
+from storage.settings import PROJECT_ROOT, instance_dir, settings
+
+__all__ = ["PROJECT_ROOT", "database_url", "instance_dir", "make_engine", "transaction"]
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # PostgreSQL: wait at most this long for a lock, or to connect, then fail (the webhook
 # plays `system_busy`) rather than leave a caller in dead air past Twilio's 15 s.
@@ -21,16 +24,10 @@ POSTGRES_LOCK_TIMEOUT_MS = 5000
 POSTGRES_CONNECT_TIMEOUT_S = 3
 
 
-def instance_dir() -> Path:
-    """Folder for local state (SQLite file, development secrets); created on demand."""
-    path = Path(os.environ.get("IVR_INSTANCE_DIR", PROJECT_ROOT / "instance"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def database_url() -> str:
     """`DATABASE_URL`, or an SQLite file under `instance/`."""
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{instance_dir() / 'ivr.sqlite3'}"
+    instance_dir()  # the SQLite file's folder exists
+    return settings().database_url
 
 
 def make_engine(url: str) -> Engine:
@@ -122,9 +119,16 @@ def _begin_immediate(connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded objects usable after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(
+    engine: Engine, send_jobs: JobSender | None = None
+) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit.
+
+    With `send_jobs`, every `transaction` of these sessions hands the jobs it recorded
+    in the outbox to `send_jobs` once it has committed (the web app sends them to Redis);
+    without, they wait for the sweep."""
+    info = {SENDER: send_jobs} if send_jobs else {}
+    return sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 def _turn(factory: sessionmaker[Session]) -> AbstractContextManager:
@@ -134,6 +138,11 @@ def _turn(factory: sessionmaker[Session]) -> AbstractContextManager:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session whose work is committed at the end, or rolled back on error."""
+    """A unit of work: a session committed at the end (rolled back on error); then,
+    with the write lock released, the jobs it recorded go to the factory's sender."""
     with _turn(factory), factory() as session, session.begin():
         yield session
+    jobs = recorded_jobs(session)
+    send_jobs = session.info.get(SENDER)
+    if jobs and send_jobs is not None:
+        send_jobs(jobs)

@@ -26,7 +26,6 @@ the deadline is provisional.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -34,6 +33,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 
 from storage.calls import CALLBACK_DUE_AFTER
+from storage.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +53,12 @@ class Deadline:
 
 def hotline_tz() -> ZoneInfo:
     """`HOTLINE_TZ`, or Asia/Shanghai."""
-    return ZoneInfo(os.environ.get("HOTLINE_TZ") or "Asia/Shanghai")
+    return settings().hotline_tz
 
 
 def deadline_mode() -> str:
     """`DEADLINE_DAYS`: `natural` (default) or `working`; anything else is refused."""
-    mode = (os.environ.get("DEADLINE_DAYS") or NATURAL).strip().lower()
-    if mode not in (NATURAL, WORKING):
-        raise ValueError(f"DEADLINE_DAYS must be {NATURAL!r} or {WORKING!r}, not {mode!r}")
-    return mode
+    return settings().deadline_days
 
 
 def local_day(when: datetime, tz: ZoneInfo | None = None) -> date:

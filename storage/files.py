@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
 from storage.db import instance_dir
+from storage.settings import settings
 
 KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]{0,200}")
 FILE_MODE = 0o600
@@ -128,8 +129,7 @@ class LocalFileStore:
 
 def default_root() -> Path:
     """`RECORDINGS_DIR`, or `recordings/` under the instance folder."""
-    configured = os.environ.get("RECORDINGS_DIR")
-    return Path(configured) if configured else instance_dir() / "recordings"
+    return settings().recordings_dir or instance_dir() / "recordings"
 
 
 def file_store() -> FileStore:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -23,3 +25,26 @@ def insert_once(
         .returning(model.__table__.c.id)
     )
     return session.execute(statement).scalar_one_or_none()
+
+
+def insert_many_once(
+    session: Session,
+    model: type[Base],
+    rows: Sequence[dict[str, Any]],
+    key: str,
+    returning: Column[Any] | Any,
+) -> list[Any]:
+    """`insert_once` for many rows: `INSERT … ON CONFLICT DO NOTHING`, in few statements.
+
+    Returns the `returning` column of the rows actually inserted.
+    """
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = model.__table__
+    statement = (
+        insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[returning.key])
+    )
+    # An executemany: SQLAlchemy sends it as multi-row INSERTs ("insertmanyvalues").
+    return list(session.execute(statement, list(rows)).scalars().all())

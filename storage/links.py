@@ -20,9 +20,7 @@ from storage.models import (
     CallEvent,
     Rating,
 )
-from storage.outbox import add_job
-
-PUSH_CALL_UPDATE = "workers.jobs.push_call_update"
+from storage.outbox import PUSH_CALL_UPDATE, add_job
 
 
 def partners(session: Session, call: Call) -> list[Call]:

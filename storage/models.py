@@ -18,41 +18,31 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-# Rating levels in keypad order (domain.md rule 1), each with its category.
-LEVEL_CATEGORY = {
-    "very_satisfied": "good",
-    "satisfied": "good",
-    "basically_satisfied": "neutral",
-    "dissatisfied": "bad",
-    "very_dissatisfied": "bad",
-}
-
-# How a call's survey ended (contract: `disposition`).
-DISPOSITION_RATED = "rated"  # the caller gave a rating
-DISPOSITION_NO_INPUT = "no_input"  # re-asks used up without a valid key
-DISPOSITION_HUNG_UP = "hung_up"  # the caller left before rating
-DISPOSITION_NOT_SERVED = "not_served"  # no agent was reached: nothing to rate
-DISPOSITION_IN_PROGRESS = "in_progress"  # the survey is still running
-DISPOSITION_RATED_BY_LINK = "rated_by_link"  # the linked party (proxy/applicant) rated
-
-# What a call's survey is about (`Call.kind`).
-KIND_HOTLINE = "hotline"  # the hotline call itself (the agent's service)
-KIND_CLOSURE = "closure"  # an outbound call at ticket closure: the department's handling
-KIND_LATER = "later"  # a call to the survey line rating an earlier call (补充评价)
-KINDS = (KIND_HOTLINE, KIND_CLOSURE, KIND_LATER)
-
-# Callback states (contract).
-CALLBACK_OPEN = "open"  # waiting for the callback (due 48 h after the rating)
-CALLBACK_CALLED_BACK = "called_back"  # caller reached; verdict and rectification under way
-CALLBACK_CLOSED = "closed"  # resolved and fed back to the caller
-CALLBACK_NOT_ADOPTED = "not_adopted"  # mistaken or malicious, approved by a supervisor
-CALLBACK_UNREACHABLE = "unreachable"  # no usable number, or not reached after the attempts
-CALLBACK_STATES = (
-    CALLBACK_OPEN,
+# The service's vocabulary is defined once, in `callflows.vocabulary`; re-exported here
+# for the modules that import it with the models.
+from callflows.vocabulary import (  # noqa: E402, F401
     CALLBACK_CALLED_BACK,
     CALLBACK_CLOSED,
     CALLBACK_NOT_ADOPTED,
+    CALLBACK_OPEN,
+    CALLBACK_STATES,
     CALLBACK_UNREACHABLE,
+    DISPOSITION_HUNG_UP,
+    DISPOSITION_IN_PROGRESS,
+    DISPOSITION_NO_INPUT,
+    DISPOSITION_NOT_SERVED,
+    DISPOSITION_RATED,
+    DISPOSITION_RATED_BY_LINK,
+    KIND_CLOSURE,
+    KIND_HOTLINE,
+    KIND_LATER,
+    KINDS,
+    LEVEL_CATEGORY,
+    RECORDING_DONE,
+    RECORDING_FAILED,
+    RECORDING_PENDING,
+    RECORDING_RATING,
+    RECORDING_REASON,
 )
 
 # Verdicts once the caller is reached (contract: `resolution`), domain.md rule 7.
@@ -160,16 +150,6 @@ class Rating(Base):
     excluded: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
 
     call: Mapped[Call] = relationship(back_populates="rating")
-
-
-# What a recording of the caller is for.
-RECORDING_RATING = "rating"  # the spoken answer to the rating question
-RECORDING_REASON = "reason"  # the caller's reason for a bad rating
-
-# Where a recording is in its processing.
-RECORDING_PENDING = "pending"  # known, waiting for the worker
-RECORDING_DONE = "done"  # fetched and recognised (the outcome says what was heard)
-RECORDING_FAILED = "failed"  # could not be fetched or decoded (the outcome says why)
 
 
 class Recording(Base):

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from storage.inserts import insert_once
-from storage.models import Base, Escalation, Notification, User
-from storage.outbox import add_job
+from storage.inserts import insert_many_once, insert_once
+from storage.models import Escalation, Notification, User
+from storage.outbox import PUSH_NOTIFICATION, add_job
 from storage.serialize import iso
 from storage.types import utcnow
 
@@ -29,8 +28,6 @@ AUDIENCE_MANAGEMENT = "management"  # the management body at the same level (管
 
 KIND_ESCALATION = "escalation"  # an overdue step, sent to the department head and supervisors
 KIND_NOT_ADOPTED = "not_adopted"  # a mistaken/malicious rating approved as not adopted
-
-PUSH_JOB = "workers.jobs.push_notification"
 
 
 def notify_management(
@@ -59,7 +56,10 @@ def notify_management(
     notification_id = insert_once(session, Notification, values, "dedupe_key")
     if notification_id is not None:
         add_job(
-            session, PUSH_JOB, {"notification_id": notification_id}, f"notify:{notification_id}"
+            session,
+            PUSH_NOTIFICATION,
+            {"notification_id": notification_id},
+            f"notify:{notification_id}",
         )
     return notification_id
 
@@ -113,29 +113,6 @@ def escalate(
     for callback_id in sent:
         counts[callback_id] += 1
     return counts
-
-
-def insert_many_once(
-    session: Session,
-    model: type[Base],
-    rows: Sequence[dict[str, Any]],
-    key: str,
-    returning: Column[Any] | Any,
-) -> list[Any]:
-    """`insert_once` for many rows: `INSERT … ON CONFLICT DO NOTHING`, in few statements.
-
-    Returns the `returning` column of the rows actually inserted.
-    """
-    if not rows:
-        return []
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = model.__table__
-    statement = (
-        insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[returning.key])
-    )
-    # An executemany: SQLAlchemy sends it as multi-row INSERTs ("insertmanyvalues").
-    return list(session.execute(statement, list(rows)).scalars().all())
 
 
 def notification_to_dict(notification: Notification) -> dict[str, Any]:

@@ -5,12 +5,16 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from callflows.vocabulary import (
+    OUTCOME_ABSENT,
+    OUTCOME_PROVIDER_FAILED,
+    RECORDING_FAILED,
+    RECORDING_PENDING,
+    RECORDING_RATING,
+)
 from storage.inserts import insert_once
-from storage.models import RECORDING_FAILED, RECORDING_PENDING, RECORDING_RATING, Call, Recording
-from storage.outbox import SPEECH_QUEUE, TRANSCRIBE_QUEUE, add_job
-
-PROCESS_JOB = "workers.jobs.process_recording"
-RECORDING_CALL = "call"  # the whole hotline call, recorded by the hotline: kept, not recognised
+from storage.models import Call, Recording
+from storage.outbox import PROCESS_RECORDING, SPEECH_QUEUE, TRANSCRIBE_QUEUE, add_job
 
 
 def note_recording(
@@ -47,8 +51,13 @@ def note_recording(
     if recording.url and recording.status == RECORDING_PENDING:
         args = {"recording_sid": recording_sid}
         queue = SPEECH_QUEUE if purpose == RECORDING_RATING else TRANSCRIBE_QUEUE
-        add_job(session, PROCESS_JOB, args, f"recording:{recording_sid}", queue=queue)
+        add_job(session, PROCESS_RECORDING, args, f"recording:{recording_sid}", queue=queue)
     return recording
+
+
+def provider_outcome(status: str) -> str:
+    """The outcome of a recording the provider reports `absent` (else: it failed)."""
+    return OUTCOME_ABSENT if status == "absent" else OUTCOME_PROVIDER_FAILED
 
 
 def set_aside(recording: Recording, outcome: str) -> None:

@@ -10,7 +10,6 @@ next sweep; the local copy is gone either way.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,29 +17,20 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from callflows.vocabulary import RECORDING_PURGED, RECORDING_PURGING
 from storage.db import transaction
 from storage.files import FileStore
 from storage.models import Recording
+from storage.settings import settings
 
 log = logging.getLogger(__name__)
 
-RECORDING_PURGING = "purging"  # local copy deleted; the provider's copy still to delete
-RECORDING_PURGED = "purged"  # deleted here and at the provider
 BATCH = 200
-
-
-class RetentionError(ValueError):
-    """`RECORDING_RETENTION_DAYS` is not a positive whole number."""
 
 
 def retention_days() -> int | None:
     """`RECORDING_RETENTION_DAYS`, or None when recordings are kept."""
-    raw = os.environ.get("RECORDING_RETENTION_DAYS", "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or int(raw) < 1:
-        raise RetentionError(f"RECORDING_RETENTION_DAYS must be a whole number of days: {raw!r}")
-    return int(raw)
+    return settings().recording_retention_days
 
 
 @dataclass(frozen=True)

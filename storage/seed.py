@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from callflows.vocabulary import LEVELS
 from storage.calls import CALLBACK_DUE_AFTER
 from storage.db import transaction
 from storage.models import (
@@ -30,7 +31,6 @@ from storage.models import (
     Rating,
 )
 
-LEVELS = tuple(LEVEL_CATEGORY)
 LEVEL_WEIGHTS = (45, 25, 12, 10, 8)
 BATCH = 5000
 

@@ -7,7 +7,6 @@ at most one a day, and a number that replied an opt-out word none at all.
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime
 
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from storage.inserts import insert_once
 from storage.models import SmsOptOut
+from storage.settings import settings
 
 # Whole-message keywords, compared without case, spaces or punctuation.
 OPT_OUT_WORDS = frozenset(
@@ -34,12 +34,12 @@ FAILED = "failed"  # Twilio refused or could not be reached (detail says)
 
 def reminders_enabled() -> bool:
     """`SMS_REMINDERS=on` (off by default)."""
-    return (os.environ.get("SMS_REMINDERS") or "").strip().lower() in ON_WORDS
+    return settings().sms_reminders
 
 
 def survey_number() -> str | None:
     """`SURVEY_NUMBER`: the survey line, which sends reminders and takes later ratings."""
-    return (os.environ.get("SURVEY_NUMBER") or "").strip() or None
+    return settings().survey_number
 
 
 def keyword(body: str) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 import prompts
 from callflows import KeyPressed, NoInput, Position, Start, load_flow, step
-from callflows.engine import LEVELS
+from callflows.vocabulary import LEVELS
 from storage.later import MAX_AGO
 
 FLOWS = ("rating", "closure", "later")

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from storage.db import transaction
 from storage.files import file_store
 from storage.models import Recording
+from storage.settings import SettingsError, load_settings
 from storage.types import utcnow
 from tests.console_helpers import login, make_people
 from tests.supervisor_helpers import spoken_call
@@ -109,9 +110,7 @@ def test_a_purged_recording_is_gone_from_the_console(client, app, sessions, fake
     assert client.get(f"/console/recordings/{recording_id}/audio").status_code == 404
 
 
-def test_a_bad_retention_setting_skips_the_duty(app, sessions, redis_url, monkeypatch, caplog):
+def test_a_bad_retention_setting_stops_the_process_at_start(monkeypatch):
     monkeypatch.setenv("RECORDING_RETENTION_DAYS", "thirty")
-    spoken_call(sessions, "CA1")
-    report = sweep(sessions, Redis.from_url(redis_url), utcnow())
-    assert report.recordings_purged == 0
-    assert "RECORDING_RETENTION_DAYS must be a whole number of days" in caplog.text
+    with pytest.raises(SettingsError, match="RECORDING_RETENTION_DAYS must be a whole number"):
+        load_settings()

@@ -15,6 +15,7 @@ from collections import Counter
 import pytest
 from speech_fixtures import ROOT, ko_corpus, ko_model, ko_results, zh_model_dir
 
+from prompts.speech import SpeechPack
 from workers.speech import (
     LEVELS,
     load_speech_pack,
@@ -27,7 +28,6 @@ from workers.speech import (
 )
 from workers.speech.audio import BadAudio
 from workers.speech.models import clear_caches
-from workers.speech.packs import SpeechPack
 from workers.speech.recognize import (
     PHRASE_RANKS,
     Evidence,

@@ -9,6 +9,7 @@ from redis import Redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import database_url, make_engine, make_session_factory
+from storage.settings import settings
 
 # Short timeouts: a dead Redis must not hold a webhook near Twilio's 15 s limit.
 REDIS_SOCKET_TIMEOUT_S = 1.0
@@ -16,7 +17,7 @@ REDIS_SOCKET_TIMEOUT_S = 1.0
 
 def redis_url() -> str:
     """`REDIS_URL`, or a local Redis."""
-    return os.environ.get("REDIS_URL", "redis://localhost:6379/0")
+    return settings().redis_url
 
 
 def connect_redis(url: str | None = None) -> Redis:

@@ -36,7 +36,7 @@ from sqlalchemy import Row, exists, insert, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from storage import deadlines
-from storage.callback_steps import PUSH_CALL_UPDATE, SYSTEM
+from storage.callback_steps import SYSTEM
 from storage.db import transaction
 from storage.models import (
     CALLBACK_CALLED_BACK,
@@ -50,11 +50,10 @@ from storage.models import (
     Callback,
     CallbackEvent,
     CallEvent,
-    OutboxJob,
     Rating,
 )
 from storage.notifications import EscalationRequest, escalate, insert_many_once
-from storage.outbox import DEFAULT_QUEUE
+from storage.outbox import PUSH_CALL_UPDATE, add_jobs, job_row
 from storage.serialize import iso
 from storage.types import utcnow
 from storage.users import department_heads, supervisors
@@ -149,7 +148,7 @@ def _rate_by_default(session: Session, calls: Sequence[Row], now: datetime) -> i
     events = [{"call_id": i, "at": utcnow(), "kind": "rated", "detail": detail} for i in rated]
     session.execute(insert(CallEvent.__table__), events)
     jobs = [_push_job(call.call_sid, f"rated:{call.id}") for call in calls if call.id in rated]
-    insert_many_once(session, OutboxJob, jobs, "dedupe_key", OutboxJob.id)
+    add_jobs(session, jobs)
     _close_linked(session, rated, now)
     return len(rated)
 
@@ -171,7 +170,7 @@ def _close_linked(session: Session, rated: set[int], now: datetime) -> None:
     events = [{"call_id": i, "at": now, "kind": "rated_by_link", "detail": None} for i, _ in closed]
     session.execute(insert(CallEvent.__table__), events)
     jobs = [_push_job(sid, f"rated_by_link:{i}") for i, sid in closed]
-    insert_many_once(session, OutboxJob, jobs, "dedupe_key", OutboxJob.id)
+    add_jobs(session, jobs)
 
 
 def mark_overdue(
@@ -261,17 +260,10 @@ def _escalate(
         calls = [row.call_id for row in rows]
         session.execute(update(Call.__table__).where(Call.id.in_(calls)).values(updated_at=now))
         jobs = [_push_job(row.call_sid, f"callback:{row.id}:{kind}") for row in rows]
-        insert_many_once(session, OutboxJob, jobs, "dedupe_key", OutboxJob.id)
+        add_jobs(session, jobs)
     return sum(sent.values())
 
 
 def _push_job(call_sid: str, dedupe_key: str) -> dict[str, object]:
-    """An outbox row for `workers.jobs.push_call_update`, as `storage.outbox.add_job` makes."""
-    return {
-        "queue": DEFAULT_QUEUE,
-        "func": PUSH_CALL_UPDATE,
-        "args": {"call_sid": call_sid},
-        "dedupe_key": dedupe_key,
-        "created_at": utcnow(),
-        "attempts": 0,
-    }
+    """The outbox row that tells the work-order system about the call."""
+    return job_row(PUSH_CALL_UPDATE, {"call_sid": call_sid}, dedupe_key)

@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import time
 
 import requests
@@ -16,6 +15,7 @@ from storage.db import transaction
 from storage.models import Notification
 from storage.notifications import AUDIENCE_MANAGEMENT, notification_to_dict
 from storage.serialize import call_to_dict
+from storage.settings import settings
 from workers.context import session_factory
 from workers.recordings import process_recording
 from workers.reminders import send_reminder as send_sms_reminder
@@ -69,13 +69,11 @@ def _hook(prefix: str) -> tuple[str, str] | None:
 
     A URL without its secret is a configuration error: the job fails and stays pending.
     """
-    url = os.environ.get(f"{prefix}_URL")
+    current = settings()
+    url = getattr(current, f"{prefix.lower()}_url")
     if not url:
         return None
-    secret = os.environ.get(f"{prefix}_SECRET")
-    if not secret:
-        raise RuntimeError(f"{prefix}_URL is set but {prefix}_SECRET is not")
-    return url, secret
+    return url, getattr(current, f"{prefix.lower()}_secret")
 
 
 def post_signed(url: str, secret: str, body: bytes) -> str:

@@ -14,7 +14,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,16 +23,16 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3
 
+from storage.settings import HostPort, parse_hosts, settings
+
 log = logging.getLogger(__name__)
 
-DEFAULT_HOSTS = "api.twilio.com"
 DEFAULT_PORTS = {"http": 80, "https": 443}
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 RETRY_STATUSES = {404, 408, 429}  # and 5xx
 MAX_REDIRECTS = 3
 CHUNK_BYTES = 64 * 1024
 
-HostPort = tuple[str, int | None]
 Origin = tuple[str, str, int]  # scheme, host, port
 
 
@@ -68,26 +68,15 @@ class FetchResult:
     attempts: int
 
 
-def parse_hosts(entries: str | Iterable[str]) -> frozenset[HostPort]:
-    """`"a.example, B.example:8443"` → {("a.example", None), ("b.example", 8443)}."""
-    items = entries.split(",") if isinstance(entries, str) else entries
-    hosts = set()
-    for item in (entry.strip() for entry in items if entry.strip()):
-        parts = urlsplit(f"//{item}")
-        if not parts.hostname or parts.path or parts.username is not None:
-            raise ValueError(f"invalid host in RECORDING_HOSTS: {item!r}")
-        hosts.add((parts.hostname.rstrip("."), parts.port))
-    return frozenset(hosts)
-
-
 def allowed_hosts_from_env() -> frozenset[HostPort]:
     """`RECORDING_HOSTS` (comma-separated `host[:port]`), default `api.twilio.com`."""
-    return parse_hosts(os.environ.get("RECORDING_HOSTS", "").strip() or DEFAULT_HOSTS)
+    return settings().recording_hosts
 
 
 def credentials_from_env() -> tuple[str, str] | None:
     """(`TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`) when both are set."""
-    sid, token = os.environ.get("TWILIO_ACCOUNT_SID"), os.environ.get("TWILIO_AUTH_TOKEN")
+    current = settings()
+    sid, token = current.twilio_account_sid, current.twilio_auth_token
     return (sid, token) if sid and token else None
 
 

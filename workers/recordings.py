@@ -7,6 +7,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from callflows.vocabulary import (
+    OUTCOME_FOREIGN_HOST,
+    OUTCOME_KEPT,
+    OUTCOME_NO_SPEECH,
+    OUTCOME_OK,
+    OUTCOME_UNAVAILABLE,
+    RECORDING_CALL,
+)
+from ivr.telephony import provider
 from storage.db import transaction
 from storage.files import file_store
 from storage.models import (
@@ -17,10 +26,10 @@ from storage.models import (
     Call,
     Recording,
 )
-from storage.recordings import RECORDING_CALL, find_recording
+from storage.recordings import find_recording
 from workers import metrics_store
 from workers.context import connect_redis, session_factory
-from workers.recording_fetch import RecordingError, RecordingRefused, fetch_recording
+from workers.recording_fetch import RecordingError, RecordingRefused
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +46,10 @@ def process_recording(recording_sid: str) -> str:
     with tempfile.TemporaryDirectory(prefix="ivr-rec-") as folder:
         audio = Path(folder) / "audio"
         try:
-            fetch_recording(url, audio)
+            provider().fetch_recording(url, audio)
         except RecordingError as error:
-            outcome = "foreign_host" if isinstance(error, RecordingRefused) else "unavailable"
+            refused = isinstance(error, RecordingRefused)
+            outcome = OUTCOME_FOREIGN_HOST if refused else OUTCOME_UNAVAILABLE
             log.warning("recording %s not fetched (%s): %s", recording_sid, outcome, error)
             return _finish(
                 recording_sid, status=RECORDING_FAILED, outcome=outcome, error=str(error)
@@ -47,7 +57,7 @@ def process_recording(recording_sid: str) -> str:
         key = f"{call_sid}/{recording_sid}"
         file_store().put_file(key, audio)
         if purpose == RECORDING_CALL:  # the whole call: kept for review, not recognised
-            return _finish(recording_sid, status=RECORDING_DONE, file_key=key, outcome="kept")
+            return _finish(recording_sid, status=RECORDING_DONE, file_key=key, outcome=OUTCOME_KEPT)
         started = time.perf_counter()
         fields = _recognise(lang, purpose, audio)
         seconds = time.perf_counter() - started
@@ -76,7 +86,7 @@ def _recognise(lang: str, purpose: str, audio: Path) -> dict:
         return {
             "transcript": transcript.text,
             "confidence": transcript.confidence,
-            "outcome": "ok" if transcript.text else "no_speech",
+            "outcome": OUTCOME_OK if transcript.text else OUTCOME_NO_SPEECH,
             "duration_seconds": transcript.audio_seconds,
         }
     except BadAudio as error:

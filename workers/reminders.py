@@ -18,6 +18,7 @@ from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import prompts
+from ivr.telephony import NotConfigured, ProviderRefused, provider
 from storage import deadlines, sms
 from storage.db import transaction
 from storage.models import (
@@ -25,23 +26,20 @@ from storage.models import (
     KIND_HOTLINE,
     Call,
     CallEvent,
-    OutboxJob,
     Rating,
     SmsOptOut,
     SmsReminder,
 )
 from storage.notifications import insert_many_once
-from storage.outbox import DEFAULT_QUEUE
+from storage.outbox import SEND_SMS_REMINDER, add_jobs, job_row
 from storage.privacy import mask_number
 from storage.types import utcnow
 from workers.context import session_factory
-from workers.twilio_rest import NotConfigured, TwilioException, refusal, rest_client
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
 ONE_PER_NUMBER = timedelta(days=1)
-SEND_REMINDER = "workers.jobs.send_sms_reminder"
 
 
 def queue_reminders(factory: sessionmaker[Session], now: datetime, batch: int = BATCH) -> int:
@@ -105,17 +103,10 @@ def _queue(session: Session, rows, now: datetime) -> int:
         insert_many_once(session, SmsReminder, reminders, "call_id", SmsReminder.call_id)
     )
     jobs = [
-        {
-            "queue": DEFAULT_QUEUE,
-            "func": SEND_REMINDER,
-            "args": {"call_id": call_id},
-            "dedupe_key": f"sms_reminder:{call_id}",
-            "created_at": now,
-            "attempts": 0,
-        }
+        job_row(SEND_SMS_REMINDER, {"call_id": call_id}, f"sms_reminder:{call_id}")
         for call_id in sorted(inserted & chosen)
     ]
-    insert_many_once(session, OutboxJob, jobs, "dedupe_key", OutboxJob.id)
+    add_jobs(session, jobs)
     return len(jobs)
 
 
@@ -136,15 +127,15 @@ def send_reminder(call_id: int) -> str:
         reminder.status = sms.SENDING
         to, body = call.caller, _text(call)
     try:
-        message = rest_client().messages.create(to=to, from_=sms.survey_number(), body=body)
-    except (NotConfigured, TwilioException) as error:
-        said = refusal(error) if isinstance(error, TwilioException) else str(error)
+        message_sid = provider().send_sms(to=to, from_=sms.survey_number(), body=body)
+    except (NotConfigured, ProviderRefused) as error:
+        said = str(error)
         _finish(factory, call_id, sms.FAILED, None, said)
         log.warning("SMS reminder of call %s to %s failed: %s", call_id, mask_number(to), said)
         return f"failed: {said}"
-    _finish(factory, call_id, sms.SENT, message.sid, None)
-    log.info("SMS reminder of call %s sent to %s (%s)", call_id, mask_number(to), message.sid)
-    return f"sent {message.sid}"
+    _finish(factory, call_id, sms.SENT, message_sid, None)
+    log.info("SMS reminder of call %s sent to %s (%s)", call_id, mask_number(to), message_sid)
+    return f"sent {message_sid}"
 
 
 def _why_not(session: Session, call: Call) -> str | None:

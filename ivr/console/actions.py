@@ -16,10 +16,9 @@ from ivr.console import bp, error_page, labels
 from ivr.console.auth import current_user, login_required
 from ivr.console.evidence import BadUpload, discard, read_uploads, store
 from ivr.console.queue import audit_refusal, check_access
-from ivr.extensions import db_sessions, redis_client
+from ivr.extensions import db_sessions
 from storage import callbacks as wf
 from storage.callback_steps import IllegalTransition, InvalidInput, NotAllowed, NotFound
-from workers.queues import send_after_commit
 
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 STATUS = {NotFound: 404, NotAllowed: 403, IllegalTransition: 409, InvalidInput: 400}
@@ -62,7 +61,7 @@ def _run(callback_id: int, action: Callable[..., wf.Outcome], *args: Any, **kwar
 def _act(
     callback_id: int, action: Callable[..., wf.Outcome], *args: Any, **kwargs: Any
 ) -> wf.Outcome | tuple[str, int]:
-    """The action's outcome (its jobs sent), or the error page of its refusal."""
+    """The action's outcome (its jobs are sent once it commits), or its refusal's error page."""
     user = current_user()
     assert user is not None
     factory = db_sessions()
@@ -73,8 +72,6 @@ def _act(
     except wf.WorkflowError as error:
         status = STATUS.get(type(error), 400)
         return error_page(status, labels.HTTP_TITLES[status], _chinese(error))
-    if outcome.jobs:
-        send_after_commit(factory, redis_client(), outcome.jobs)
     return outcome
 
 

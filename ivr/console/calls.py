@@ -8,25 +8,17 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+import prompts
+from callflows.vocabulary import CATEGORIES, DISPOSITIONS, LEVELS, RECORDING_CALL, SOURCES
 from ivr.console import bp
 from ivr.console.access import audit_action, may_hear, refuse, supervisors_only
 from ivr.console.auth import current_user, login_required
 from ivr.console.files import audio_type
 from ivr.extensions import db_sessions
-from storage.call_search import (
-    CATEGORIES,
-    DISPOSITIONS,
-    LANGS,
-    SOURCES,
-    CallFilter,
-    FilterError,
-    parse_filter,
-    search,
-)
+from storage.call_search import CallFilter, FilterError, parse_filter, search
 from storage.db import transaction
 from storage.files import file_store
 from storage.models import (
-    LEVEL_CATEGORY,
     RECORDING_RATING,
     RECORDING_REASON,
     ROLES,
@@ -38,7 +30,6 @@ from storage.models import (
 )
 from storage.privacy import mask_number
 from storage.public_cases import CaseError, choose, withdraw
-from storage.recordings import RECORDING_CALL
 
 PAGE_SIZE = 50
 MAX_PAGE = 10_000
@@ -47,11 +38,11 @@ MAX_PAGE = 10_000
 def filter_choices() -> dict[str, Any]:
     """The select boxes' options, for the list and export forms."""
     return {
-        "levels": tuple(LEVEL_CATEGORY),
+        "levels": LEVELS,
         "categories": CATEGORIES,
         "sources": SOURCES,
         "dispositions": DISPOSITIONS,
-        "langs": LANGS,
+        "langs": tuple(prompts.available_languages()),
     }
 
 

@@ -1,106 +1,241 @@
-"""Render engine steps as TwiML, with the `twilio` helper library."""
+"""Twilio behind the telephony port: signed form posts in, TwiML out, its REST API for workers.
+
+The only module that knows Twilio's field names (`CallSid`, `Digits`, `RecordingUrl` …),
+its sentinels (`Digits=hangup`), TwiML and its REST client. `TWILIO_API_URL` replaces
+`https://api.twilio.com` (a staging proxy, or the tests' fake).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from pathlib import Path
 
-from flask import Response
-from twilio.twiml.voice_response import Gather, Play, Record, Say, VoiceResponse
-
-import prompts
 from callflows import Step
+from ivr.telephony import (
+    CallRequest,
+    NotConfigured,
+    ProviderRefused,
+    RecordingReport,
+    Reply,
+    StepUrls,
+)
+from storage.settings import Settings
 
-ALL_KEYS = "0123456789*#"
-# After the tone, this much silence ends a spoken answer.
-SILENCE_ENDS_ANSWER_S = 2
-# With speech, the `<Gather>` waits only briefly for a key after its prompts: then
-# the tone sounds and the caller may speak (keys still end the recording).
-KEY_WAIT_BEFORE_TONE_S = 1
-
-
-@dataclass(frozen=True)
-class StepUrls:
-    """Where Twilio reports what happened in a step (absolute, signed by Twilio)."""
-
-    key: str  # the `<Gather>` action: a key, or nothing
-    recorded: str  # the `<Record>` action
-    nothing_recorded: str  # reached when `<Record>` heard nothing and falls through
-    recording_status: str  # the recording status callback
-
-
-def prompt_verb(base_url: str, lang: str, name: str) -> Play | Say:
-    """`<Play>` the prompt's audio; `<Say>` its text if the audio was never built."""
-    if prompts.audio_path(lang, name) is not None:
-        return Play(f"{base_url}/prompts/{lang}/{name}.wav")
-    pack = prompts.load_pack(lang)
-    return Say(pack.prompts.get(name, name), language=pack.say_language)
+REST_TIMEOUT_S = 10
+# Twilio's error code for redirecting a call that is no longer in progress.
+CALL_NOT_IN_PROGRESS = 21220
+SID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_URL = 2000
+# DialCallStatus values meaning no agent was reached: there is no service to rate.
+AGENT_MISSED = {"no-answer", "busy", "failed", "canceled"}
+# CallStatus values meaning the caller is no longer on the line.
+CALLER_GONE = {"completed", "canceled", "busy", "failed", "no-answer"}
+# ... and of those, the ones of a call never answered at all.
+NEVER_ANSWERED = {"canceled", "busy", "failed", "no-answer"}
+HUNG_UP_DIGITS = "hangup"  # what `<Gather>`/`<Record>` report when the caller hung up
+SIGNATURE_HEADER = "X-Twilio-Signature"
 
 
-def render_step(step: Step, base_url: str, lang: str, urls: StepUrls) -> VoiceResponse:
-    """TwiML for one step.
+def _field(form: dict[str, str], name: str, limit: int) -> str | None:
+    value = (form.get(name) or "").strip()
+    return value[:limit] or None
 
-    A question: its prompts inside a one-key `<Gather>` (barge-in); with speech,
-    then a `<Record>` of the answer. A recording step: prompts, then `<Record>`.
-    Otherwise: prompts, then hang up.
-    """
-    if not step.wait_for_key and not step.listen:
-        return play_and_hang_up(base_url, lang, *step.prompts)
-    response = VoiceResponse()
-    if step.wait_for_key:
-        gather = Gather(
-            input="dtmf",
-            num_digits=1,
-            timeout=KEY_WAIT_BEFORE_TONE_S if step.listen else step.timeout_seconds,
-            finish_on_key="",  # every key, `#` included, is an answer
-            action=urls.key,
-            method="POST",
-            # Without speech, silence reaches the action; with it, the call moves on
-            # to the tone and the recording.
-            action_on_empty_result=not step.listen,
+
+def _sid(form: dict[str, str], name: str) -> str | None:
+    value = form.get(name, "")
+    return value if SID_PATTERN.fullmatch(value) else None
+
+
+def _duration(form: dict[str, str]) -> float | None:
+    raw = _field(form, "RecordingDuration", 16)
+    try:
+        return max(0.0, float(raw)) if raw else None
+    except ValueError:
+        return None
+
+
+def _recording(form: dict[str, str]) -> RecordingReport | None:
+    recording_sid = _sid(form, "RecordingSid")
+    url = (form.get("RecordingUrl") or "").strip()
+    usable = url.startswith(("http://", "https://")) and len(url) <= MAX_URL
+    if recording_sid is None and not url:
+        return None
+    return RecordingReport(
+        sid=recording_sid,
+        url=url if usable else None,
+        duration_seconds=_duration(form),
+        status=_field(form, "RecordingStatus", 16),
+    )
+
+
+class TwilioTelephony:
+    """Twilio: webhooks signed with the account's token, TwiML answers, REST for workers."""
+
+    name = "twilio"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    # -- web side --
+    def verify(self, url: str, form: dict[str, str], headers: dict[str, str]) -> bool:
+        from twilio.request_validator import RequestValidator
+
+        signature = headers.get(SIGNATURE_HEADER, "")
+        token = self.settings.twilio_auth_token
+        return bool(signature and token) and RequestValidator(token).validate(url, form, signature)
+
+    def read(self, form: dict[str, str]) -> CallRequest:
+        call_status = _field(form, "CallStatus", 16)
+        dial_status = _field(form, "DialCallStatus", 16)
+        digits = form.get("Digits", "")
+        return CallRequest(
+            call_sid=_sid(form, "CallSid"),
+            caller=_field(form, "From", 32),
+            called=_field(form, "To", 32),
+            call_status=call_status,
+            dial_status=dial_status,
+            caller_gone=call_status in CALLER_GONE,
+            never_answered=call_status in NEVER_ANSWERED,
+            agent_missed=dial_status in AGENT_MISSED,
+            keys="" if digits == HUNG_UP_DIGITS else digits,
+            hung_up=digits == HUNG_UP_DIGITS,
+            recording=_recording(form),
+            text=form.get("Body"),
         )
-        for name in step.prompts:
-            gather.append(prompt_verb(base_url, lang, name))
-        response.append(gather)
-    else:
-        for name in step.prompts:
-            response.append(prompt_verb(base_url, lang, name))
-    if step.listen:
-        response.append(
-            Record(
-                action=urls.recorded,
+
+    def call_is_over(self, call_status: str | None) -> bool:
+        return call_status in CALLER_GONE
+
+    def render(self, step: Step, base_url: str, lang: str, urls: StepUrls) -> Reply:
+        from ivr.telephony import twiml
+
+        return _reply(twiml.render_step(step, base_url, lang, urls))
+
+    def media_stream(self, stream_url: str, parameters: dict[str, str], action_url: str) -> Reply:
+        from ivr.telephony import twiml
+
+        return _reply(twiml.connect_stream(stream_url, parameters, action_url))
+
+    def play_and_hang_up(self, base_url: str, lang: str, *names: str) -> Reply:
+        from ivr.telephony import twiml
+
+        return _reply(twiml.play_and_hang_up(base_url, lang, *names))
+
+    def pause_and_poll(self, url: str, seconds: int = 1) -> Reply:
+        from ivr.telephony import twiml
+
+        return _reply(twiml.pause_and_redirect(url, seconds))
+
+    def hang_up(self) -> Reply:
+        return Reply('<?xml version="1.0" encoding="UTF-8"?><Response><Hangup /></Response>')
+
+    def nothing(self) -> Reply:
+        return Reply('<?xml version="1.0" encoding="UTF-8"?><Response />')
+
+    def sms_reply(self, text: str | None) -> Reply:
+        from twilio.twiml.messaging_response import MessagingResponse
+
+        reply = MessagingResponse()
+        if text:
+            reply.message(text)
+        return _reply(reply)
+
+    # -- worker side --
+    def configured(self) -> bool:
+        return bool(self.settings.twilio_account_sid and self.settings.twilio_auth_token)
+
+    def client(self):
+        """A REST client for the account, at `TWILIO_API_URL` if set."""
+        from twilio.http.http_client import TwilioHttpClient
+        from twilio.rest import Client
+
+        current = self.settings
+        if not current.twilio_account_sid or not current.twilio_auth_token:
+            raise NotConfigured("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set")
+        client = Client(
+            current.twilio_account_sid,
+            current.twilio_auth_token,
+            http_client=TwilioHttpClient(timeout=REST_TIMEOUT_S),
+        )
+        if current.twilio_api_url:
+            client.api.base_url = current.twilio_api_url
+        return client
+
+    def redirect_call(self, call_sid: str, url: str) -> None:
+        client = self.client()
+        with _refusals(call_sid):
+            client.calls(call_sid).update(url=url, method="POST")
+
+    def place_call(self, to: str, from_: str, url: str, status_url: str) -> str:
+        client = self.client()
+        with _refusals():
+            placed = client.calls.create(
+                to=to,
+                from_=from_,
+                url=url,
                 method="POST",
-                max_length=step.listen_seconds,
-                timeout=SILENCE_ENDS_ANSWER_S,
-                finish_on_key=ALL_KEYS,
-                play_beep=True,
-                trim="trim-silence",
-                recording_status_callback=urls.recording_status,
-                recording_status_callback_method="POST",
-                recording_status_callback_event="completed absent",
+                status_callback=status_url,
+                status_callback_method="POST",
             )
-        )
-        # Twilio skips the action when nothing was recorded and goes on here.
-        response.redirect(urls.nothing_recorded, method="POST")
-    return response
+        return placed.sid
+
+    def fetch_recording(self, url: str, dest: Path) -> None:
+        from workers.recording_fetch import fetch_recording
+
+        current = self.settings
+        sid, token = current.twilio_account_sid, current.twilio_auth_token
+        auth = (sid, token) if sid and token else None
+        fetch_recording(url, dest, auth=auth)  # only from `RECORDING_HOSTS`
+
+    def delete_recording(self, recording_sid: str) -> None:
+        client = self.client()
+        try:
+            with _refusals():
+                client.recordings(recording_sid).delete()
+        except ProviderRefused as refused:
+            if not refused.not_found:
+                raise
+
+    def send_sms(self, to: str, from_: str, body: str) -> str:
+        client = self.client()
+        with _refusals():
+            message = client.messages.create(to=to, from_=from_, body=body)
+        return message.sid
+
+    # -- the caller's side, for the simulator --
+    @staticmethod
+    def sign(auth_token: str, url: str, form: dict[str, str]) -> dict[str, str]:
+        """The headers Twilio would send with this request."""
+        from twilio.request_validator import RequestValidator
+
+        return {SIGNATURE_HEADER: RequestValidator(auth_token).compute_signature(url, form)}
 
 
-def play_and_hang_up(base_url: str, lang: str, *names: str) -> VoiceResponse:
-    """TwiML that plays the given prompts, then hangs up."""
-    response = VoiceResponse()
-    for name in names:
-        response.append(prompt_verb(base_url, lang, name))
-    response.hangup()
-    return response
+def _reply(response) -> Reply:
+    return Reply(str(response))
 
 
-def pause_and_redirect(url: str, seconds: int = 1) -> VoiceResponse:
-    """TwiML that waits a moment on the line, then asks `url` what to do."""
-    response = VoiceResponse()
-    response.pause(length=seconds)
-    response.redirect(url, method="POST")
-    return response
+class _refusals:
+    """Turns the REST client's exceptions into `ProviderRefused`, with what Twilio said."""
 
+    def __init__(self, call_sid: str | None = None) -> None:
+        self.call_sid = call_sid
 
-def twiml(response: VoiceResponse) -> Response:
-    """A Flask response carrying TwiML as `text/xml`."""
-    return Response(str(response), status=200, mimetype="text/xml")
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, _traceback) -> bool:
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        if error is None or not isinstance(error, TwilioException):
+            return False
+        if isinstance(error, TwilioRestException):
+            code = f" (error {error.code})" if error.code else ""
+            said = f"Twilio answered {error.status}{code}: {error.msg}"
+            raise ProviderRefused(
+                said,
+                not_found=error.status == 404,
+                call_over=error.code == CALL_NOT_IN_PROGRESS,
+            ) from error
+        said = f"Twilio could not be reached: {type(error).__name__}: {error}"[:300]
+        raise ProviderRefused(said) from error

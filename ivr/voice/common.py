@@ -1,11 +1,9 @@
-"""What every survey webhook shares: reading Twilio's fields, the caller's position in
-the flow (carried in the signed URLs we write), and turning a `Step` into stored
-effects and TwiML."""
+"""What every survey webhook shares: the caller's position in the flow (carried in the
+signed URLs we write), and turning a `Step` into stored effects and the provider's answer."""
 
 from __future__ import annotations
 
 import logging
-import re
 from functools import cache
 from urllib.parse import urlencode
 
@@ -14,13 +12,13 @@ from sqlalchemy.orm import Session
 
 import prompts
 from callflows import LEVELS, Position, Step, load_flow
-from ivr.extensions import db_sessions, redis_client, settings
-from ivr.telephony.twilio import StepUrls, play_and_hang_up, render_step, twiml
+from ivr.extensions import settings
+from ivr.telephony import StepUrls
+from ivr.telephony.web import provider, respond
 from storage.calls import end_survey, log_event, record_rating
 from storage.later import MAX_AGO, rated_call
 from storage.models import DISPOSITION_RATED_BY_LINK, KIND_CLOSURE, KIND_LATER, Call
 from storage.recordings import find_recording
-from workers.queues import send_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +26,6 @@ DEFAULT_LANG = "zh-CN"
 FLOW = "rating"
 # The flow of each kind of survey (`Call.kind`); others run the rating flow.
 FLOW_BY_KIND = {KIND_CLOSURE: "closure", KIND_LATER: "later"}
-SID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_FIELD = 64
 MAX_URL = 2000
 
@@ -57,7 +54,7 @@ def survey_lang() -> str:
 def can_speak(lang: str) -> bool:
     """Does the language have a speech model here? Without one, the survey is keys only."""
     try:
-        from workers.speech import speech_available
+        from prompts.speech import speech_available  # the pack, not Vosk
 
         return speech_available(lang)
     except Exception:  # a broken pack must not break the call: keys still work
@@ -66,15 +63,9 @@ def can_speak(lang: str) -> bool:
 
 
 def field(name: str, limit: int = MAX_FIELD) -> str | None:
-    """A form or query value, trimmed and cut to `limit`; None when empty."""
-    value = (request.values.get(name) or "").strip()
+    """A value of our own URL's query, trimmed and cut to `limit`; None when empty."""
+    value = (request.args.get(name) or "").strip()
     return value[:limit] or None
-
-
-def sid(name: str) -> str | None:
-    """A Twilio id (CallSid, RecordingSid) from the form, if well-formed."""
-    value = request.form.get(name, "")
-    return value if SID_PATTERN.fullmatch(value) else None
 
 
 def position() -> Position:
@@ -111,11 +102,11 @@ def answer(
 
     A question that listens goes over a media stream when one can take it (`live`)."""
     if live:
-        from ivr.voice.streamed import stream_twiml
+        from ivr.voice.streamed import stream_reply
 
-        streamed = stream_twiml(result, lang)
+        streamed = stream_reply(result, lang)
         if streamed is not None:
-            return twiml(streamed)
+            return respond(streamed)
     where = result.position
     base = settings().public_base_url
     urls = StepUrls(
@@ -125,12 +116,12 @@ def answer(
         recording_status=f"{base}/voice/survey/recording-status?"
         + urlencode({"lang": lang, "purpose": result.listen or ""}),
     )
-    return twiml(render_step(result, base, lang, urls))
+    return respond(provider().render(result, base, lang, urls))
 
 
 def goodbye(lang: str, *names: str) -> Response:
     """Play the prompts, then hang up."""
-    return twiml(play_and_hang_up(settings().public_base_url, lang, *names))
+    return respond(provider().play_and_hang_up(settings().public_base_url, lang, *names))
 
 
 def apply_step(
@@ -171,10 +162,3 @@ def apply_step(
     if result.disposition is not None:
         end_survey(session, call, result.disposition)
     return answer(lang, result, recording_sid if result.position.heard else None)
-
-
-def send_jobs(session: Session) -> None:
-    """After commit: hand the jobs the transaction recorded to the queue."""
-    jobs = session.info.pop("outbox_jobs", [])
-    if jobs:
-        send_after_commit(db_sessions(), redis_client(), jobs)

@@ -12,38 +12,32 @@ from __future__ import annotations
 import logging
 
 from flask import Response
-from twilio.twiml.voice_response import VoiceResponse
 
+from callflows.vocabulary import RECORDING_CALL
 from ivr.extensions import db_sessions
-from ivr.telephony.twilio import twiml
-from ivr.twilio_auth import twilio_signed
+from ivr.telephony import REPORT_COMPLETED, REPORT_NEVER
+from ivr.telephony.web import call_request, provider, respond, verified
 from ivr.voice import bp
-from ivr.voice.common import DEFAULT_LANG, MAX_URL, field, send_jobs, sid
+from ivr.voice.common import DEFAULT_LANG
 from storage.calls import CallDetails, get_or_create_call
 from storage.db import transaction
-from storage.recordings import RECORDING_CALL, note_recording, set_aside
+from storage.recordings import note_recording, provider_outcome, set_aside
 
 log = logging.getLogger(__name__)
 
 
-def _duration() -> float | None:
-    raw = field("RecordingDuration", 16)
-    try:
-        return float(raw) if raw else None
-    except ValueError:
-        return None
-
-
 @bp.post("/recording")
-@twilio_signed
+@verified
 def hotline_recording() -> Response:
     """Note a whole-call recording (completed, absent or failed); always an empty answer."""
-    call_sid, recording_sid = sid("CallSid"), sid("RecordingSid")
-    status = field("RecordingStatus", 16)
+    inbound = call_request()
+    report = inbound.recording
+    call_sid, recording_sid = inbound.call_sid, report.sid if report else None
     if call_sid is None or recording_sid is None:
         log.warning("hotline recording callback without CallSid or RecordingSid: ignored")
-        return twiml(VoiceResponse())
-    url = field("RecordingUrl", MAX_URL) if status in (None, "completed") else None
+        return respond(provider().nothing())
+    status = report.status
+    url = report.url if status in (None, REPORT_COMPLETED) else None
     with transaction(db_sessions()) as session:
         call = get_or_create_call(session, call_sid, CallDetails())
         session.flush()
@@ -54,10 +48,9 @@ def hotline_recording() -> Response:
             purpose=RECORDING_CALL,
             lang=call.lang or DEFAULT_LANG,
             url=url,
-            duration=_duration(),
+            duration=report.duration_seconds,
         )
-        if status in ("absent", "failed"):
-            set_aside(recording, "absent" if status == "absent" else "twilio_failed")
+        if status in REPORT_NEVER:
+            set_aside(recording, provider_outcome(status))
         log.info("hotline recording %s of call %s: %s", recording_sid, call_sid, status)
-    send_jobs(session)
-    return twiml(VoiceResponse())
+    return respond(provider().nothing())

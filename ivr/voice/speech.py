@@ -10,32 +10,31 @@ from __future__ import annotations
 import logging
 
 from flask import Response, request
-from twilio.twiml.voice_response import VoiceResponse
 
 from callflows import (
-    LISTEN_RATING,
-    LISTEN_REASON,
+    RECORDING_RATING,
+    RECORDING_REASON,
     Heard,
-    KeyPressed,
     NoInput,
     NotUnderstood,
     Recorded,
     SpeechLate,
     step,
 )
+from callflows.vocabulary import (
+    OUTCOME_EMPTY,
+    OUTCOME_KEY_PRESSED,
+    SILENT_OUTCOMES,
+)
 from ivr.extensions import db_sessions
-from ivr.telephony.twilio import pause_and_redirect, twiml
-from ivr.twilio_auth import twilio_signed
+from ivr.telephony import REPORT_NEVER
+from ivr.telephony.web import call_request, provider, respond, verified
 from ivr.voice import bp
 from ivr.voice.common import (
-    MAX_URL,
     apply_step,
-    field,
     flow,
     goodbye,
     position,
-    send_jobs,
-    sid,
     survey_lang,
     url_for_step,
 )
@@ -49,62 +48,58 @@ from storage.models import (
     Call,
     Recording,
 )
-from storage.recordings import find_recording, note_recording, set_aside
+from storage.recordings import find_recording, note_recording, provider_outcome, set_aside
 
 log = logging.getLogger(__name__)
 
 # How long the caller may wait for the recogniser: polls of one second each.
 MAX_WAIT_POLLS = 8
-# Outcomes meaning the caller said nothing at all (rather than something unclear).
-SILENT_OUTCOMES = {"absent", "no_speech", "silent", "empty", "too_short"}
-
-
-def _duration() -> float | None:
-    raw = request.form.get("RecordingDuration", "")
-    try:
-        return max(0.0, float(raw)) if raw else None
-    except ValueError:
-        return None
 
 
 def _note(call: Call, session, purpose: str, lang: str) -> Recording | None:
     """Note the recording this request reports, if it reports a usable one."""
-    recording_sid = sid("RecordingSid")
-    url = (request.form.get("RecordingUrl") or "").strip()
-    if recording_sid is None or not url.startswith(("http://", "https://")) or len(url) > MAX_URL:
+    report = call_request().recording
+    if report is None or report.sid is None or report.url is None:
         return None
     return note_recording(
-        session, call, recording_sid, purpose=purpose, lang=lang, url=url, duration=_duration()
+        session,
+        call,
+        report.sid,
+        purpose=purpose,
+        lang=lang,
+        url=report.url,
+        duration=report.duration_seconds,
     )
 
 
 def _call(session, lang: str) -> Call | None:
-    call_sid = sid("CallSid")
+    call_sid = call_request().call_sid
     return (
         None if call_sid is None else get_or_create_call(session, call_sid, CallDetails(lang=lang))
     )
 
 
 @bp.post("/survey/recorded")
-@twilio_signed
+@verified
 def recorded() -> Response:
     """The spoken answer to the rating question was recorded (or a key ended it)."""
     lang = survey_lang()
     where = position()
-    digits = request.form.get("Digits", "")
+    inbound = call_request()
+    digits = inbound.keys
     with transaction(db_sessions()) as session:
         call = _call(session, lang)
         if call is None:
             return goodbye(lang, "goodbye")
-        recording = _note(call, session, LISTEN_RATING, lang)
-        if digits == "hangup":
+        recording = _note(call, session, RECORDING_RATING, lang)
+        if inbound.hung_up:
             log_event(session, call, "hung_up_while_speaking")
             end_survey(session, call, DISPOSITION_HUNG_UP)
-            response = twiml(VoiceResponse())
+            response = respond(provider().nothing())
         elif digits or recording is None or recording.duration_seconds == 0:
             if recording is not None:
-                set_aside(recording, "key_pressed" if digits else "empty")
-            event = KeyPressed(digits) if digits else NoInput()
+                set_aside(recording, OUTCOME_KEY_PRESSED if digits else OUTCOME_EMPTY)
+            event = inbound.event()
             log_event(
                 session,
                 call,
@@ -115,13 +110,12 @@ def recorded() -> Response:
         else:
             log_event(session, call, "spoken_answer", recording.recording_sid)
             wait = url_for_step("wait", lang, where, rec=recording.recording_sid, n=0)
-            response = twiml(pause_and_redirect(wait))
-    send_jobs(session)
+            response = respond(provider().pause_and_poll(wait))
     return response
 
 
 @bp.post("/survey/silence")
-@twilio_signed
+@verified
 def silence() -> Response:
     """`<Record>` heard nothing and fell through to our `<Redirect>`."""
     lang = survey_lang()
@@ -137,7 +131,7 @@ def silence() -> Response:
 
 
 @bp.post("/survey/wait")
-@twilio_signed
+@verified
 def wait() -> Response:
     """Is the recognition back? If not yet, pause a second and ask again, a few times."""
     lang = survey_lang()
@@ -158,12 +152,11 @@ def wait() -> Response:
             and polls < MAX_WAIT_POLLS
         ):
             again = url_for_step("wait", lang, where, rec=recording_sid, n=polls + 1)
-            return twiml(pause_and_redirect(again))
+            return respond(provider().pause_and_poll(again))
         event = _outcome_event(recording)
         log_event(session, call, "speech_result", type(event).__name__)
         result = step(flow(call), where, event, speech=True)
         response = apply_step(session, call, result, lang, recording_sid)
-    send_jobs(session)
     return response
 
 
@@ -179,7 +172,7 @@ def _outcome_event(recording: Recording | None):
 
 
 @bp.post("/survey/reason")
-@twilio_signed
+@verified
 def reason() -> Response:
     """The caller's reason for a bad rating was recorded (or not given): thank and end."""
     lang = survey_lang()
@@ -188,44 +181,43 @@ def reason() -> Response:
         if call is None:
             return goodbye(lang, "goodbye")
         # The reason belongs with the rating: on the earlier call, for a later rating.
-        recording = _note(rated_call(session, call), session, LISTEN_REASON, lang)
+        recording = _note(rated_call(session, call), session, RECORDING_REASON, lang)
         log_event(session, call, "reason", recording.recording_sid if recording else None)
-        if request.form.get("Digits") == "hangup":
-            response = twiml(VoiceResponse())
+        if call_request().hung_up:
+            response = respond(provider().nothing())
         else:
             result = step(flow(call), position(), Recorded(), speech=True)
             response = apply_step(session, call, result, lang)
-    send_jobs(session)
     return response
 
 
 @bp.post("/survey/recording-status")
-@twilio_signed
+@verified
 def recording_status() -> Response:
     """Twilio's recording status callback: the audio is ready, or will never be."""
     lang = survey_lang()
     purpose = request.args.get("purpose")
-    status = field("RecordingStatus", 16)
-    if purpose not in (LISTEN_RATING, LISTEN_REASON):
-        return twiml(VoiceResponse())
+    report = call_request().recording
+    status = report.status if report else None
+    if purpose not in (RECORDING_RATING, RECORDING_REASON):
+        return respond(provider().nothing())
     with transaction(db_sessions()) as session:
         call = _call(session, lang)
-        if call is not None and purpose == LISTEN_REASON:
+        if call is not None and purpose == RECORDING_REASON:
             call = rated_call(session, call)
         recording = _note(call, session, purpose, lang) if call is not None else None
-        if recording is None and call is not None and sid("RecordingSid"):
+        if recording is None and call is not None and report and report.sid:
             recording = note_recording(
                 session,
                 call,
-                sid("RecordingSid"),
+                report.sid,
                 purpose=purpose,
                 lang=lang,
                 url=None,
                 duration=None,
             )
-        if recording is not None and status in ("absent", "failed"):
-            set_aside(recording, "absent" if status == "absent" else "twilio_failed")
+        if recording is not None and status in REPORT_NEVER:
+            set_aside(recording, provider_outcome(status))
         if recording is not None:
             log.info("recording %s of call %s: %s", recording.recording_sid, call.call_sid, status)
-    send_jobs(session)
-    return twiml(VoiceResponse())
+    return respond(provider().nothing())

@@ -18,12 +18,11 @@ from flask import Response, request
 from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from twilio.twiml.voice_response import Connect, Stream, VoiceResponse
 
-from callflows import LISTEN_RATING, Heard, KeyPressed, NoInput, Position, Step, again, step
-from ivr.extensions import db_sessions, redis_client
-from ivr.telephony.twilio import twiml
-from ivr.twilio_auth import twilio_signed
+from callflows import RECORDING_RATING, Heard, KeyPressed, NoInput, Position, Step, again, step
+from ivr.extensions import db_sessions, redis_client, settings
+from ivr.telephony import Reply
+from ivr.telephony.web import call_request, provider, respond, verified
 from ivr.voice import bp
 from ivr.voice.common import (
     answer,
@@ -31,8 +30,6 @@ from ivr.voice.common import (
     flow,
     goodbye,
     position,
-    send_jobs,
-    sid,
     survey_lang,
     url_for_step,
 )
@@ -55,13 +52,13 @@ from workers.media.tokens import StreamTicket, new_stream_key, sign
 log = logging.getLogger(__name__)
 
 
-def stream_twiml(result: Step, lang: str) -> VoiceResponse | None:
-    """`<Connect><Stream>` for a question that listens, if a media process can take it."""
-    url = availability.stream_url()
-    call_sid = sid("CallSid")
+def stream_reply(result: Step, lang: str) -> Reply | None:
+    """The question on a media stream, if it listens and a media process can take it."""
+    url = settings().media_stream_url
+    call_sid = call_request().call_sid
     if url is None or call_sid is None or not (result.wait_for_key and result.listen):
         return None
-    if result.listen != LISTEN_RATING:
+    if result.listen != RECORDING_RATING:
         return None
     try:
         if not availability.has_room(redis_client()):
@@ -80,22 +77,17 @@ def stream_twiml(result: Step, lang: str) -> VoiceResponse | None:
         no_input_s=result.timeout_seconds,
         listen_s=result.listen_seconds,
     )
-    connect = Connect(action=url_for_step("streamed", lang, result.position, stream=key))
-    stream = Stream(url=url)
-    stream.parameter(name="token", value=sign(ticket))
-    connect.append(stream)
-    response = VoiceResponse()
-    response.append(connect)
-    return response
+    action = url_for_step("streamed", lang, result.position, stream=key)
+    return provider().media_stream(url, {"token": sign(ticket)}, action)
 
 
 @bp.post("/survey/streamed")
-@twilio_signed
+@verified
 def streamed() -> Response:
-    """Twilio's request after the stream closed: go on from the stored decision."""
+    """The provider's request after the stream closed: go on from the stored decision."""
     lang = survey_lang()
     where = position()
-    call_sid = sid("CallSid")
+    call_sid = call_request().call_sid
     if call_sid is None:
         return goodbye(lang, "goodbye")
     with transaction(db_sessions()) as session:
@@ -111,7 +103,7 @@ def streamed() -> Response:
             response = answer(lang, again(flow(call), where, speech=True), live=False)
         elif outcome == STREAM_HUNG_UP:
             end_survey(session, call, DISPOSITION_HUNG_UP)
-            response = twiml(VoiceResponse())
+            response = respond(provider().nothing())
         else:
             if outcome == STREAM_KEY:
                 event = KeyPressed(stream.digits or "")
@@ -124,7 +116,6 @@ def streamed() -> Response:
                 event = NoInput()
             result = step(flow(call), where, event, speech=True)
             response = apply_step(session, call, result, lang, recording_sid)
-    send_jobs(session)
     return response
 
 

@@ -7,12 +7,11 @@ from datetime import datetime
 
 from flask import Response, request
 from sqlalchemy.orm import Session
-from twilio.twiml.voice_response import VoiceResponse
 
-from callflows import KeyPressed, NoInput, Position, Start, step
+from callflows import Position, Start, step
 from ivr.extensions import db_sessions
-from ivr.telephony.twilio import twiml
-from ivr.twilio_auth import twilio_signed
+from ivr.telephony import CallRequest
+from ivr.telephony.web import call_request, provider, respond, verified
 from ivr.voice import bp
 from ivr.voice.common import (
     MAX_FIELD,
@@ -23,8 +22,6 @@ from ivr.voice.common import (
     flow,
     goodbye,
     position,
-    send_jobs,
-    sid,
     survey_lang,
 )
 from storage.calls import CallDetails, end_survey, get_or_create_call, log_event
@@ -44,10 +41,6 @@ from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
-# DialCallStatus values meaning no agent was reached: there is no service to rate.
-NOT_SERVED_DIAL_STATUSES = {"no-answer", "busy", "failed", "canceled"}
-# CallStatus values meaning the caller is no longer on the line.
-CALLER_GONE_STATUSES = {"completed", "canceled", "busy", "failed", "no-answer"}
 MAX_TICKETS = 50
 
 
@@ -57,20 +50,15 @@ def _tickets() -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for t in tickets if t))[:MAX_TICKETS]
 
 
-def parties() -> tuple[str | None, str | None]:
-    """(caller, called): `From` and `To`, swapped on the outbound calls we place."""
-    from_, to = field("From", 32), field("To", 32)
-    return (to, from_) if request.args.get("kind") == KIND_CLOSURE else (from_, to)
-
-
-def _hang_up() -> VoiceResponse:
-    response = VoiceResponse()
-    response.hangup()
-    return response
+def parties(inbound: CallRequest) -> tuple[str | None, str | None]:
+    """(caller, called): swapped on the outbound calls we place (we are the caller there)."""
+    if request.args.get("kind") == KIND_CLOSURE:
+        return inbound.called, inbound.caller
+    return inbound.caller, inbound.called
 
 
 @bp.post("/survey")
-@twilio_signed
+@verified
 def survey() -> Response:
     """Start of the survey: Twilio requests it when the agent leg ends (`<Dial action>`),
     when a call to the survey line comes in, or when an outbound closure survey answers.
@@ -79,13 +67,12 @@ def survey() -> Response:
     service placed) and `linked=<CallSid>` (the other party of a proxy pair).
     """
     lang = survey_lang()
-    call_sid = sid("CallSid")
+    inbound = call_request()
+    call_sid = inbound.call_sid
     if call_sid is None:
         log.warning("survey request without a usable CallSid: answered with goodbye")
         return goodbye(lang, "goodbye")
-    dial_status = field("DialCallStatus", 16)
-    call_status = field("CallStatus", 16)
-    caller, called = parties()
+    caller, called = parties(inbound)
     details = CallDetails(
         caller=caller,
         called=called,
@@ -93,11 +80,12 @@ def survey() -> Response:
         agent=field("agent"),
         dept=field("dept"),
         tickets=_tickets(),
-        call_status=call_status,
-        dial_call_status=dial_status,
+        call_status=inbound.call_status,
+        dial_call_status=inbound.dial_status,
     )
     # A call straight to the survey line: nothing names a service, no agent leg ended.
-    survey_line = dial_status is None and not (details.agent or details.dept or details.tickets)
+    names_service = details.agent or details.dept or details.tickets
+    survey_line = inbound.dial_status is None and not names_service
     now = utcnow()
     with transaction(db_sessions()) as session:
         call = get_or_create_call(session, call_sid, details)
@@ -107,21 +95,20 @@ def survey() -> Response:
         if field("linked"):
             link_call(session, call, field("linked"), now)
         response = _begin(session, call, lang, survey_line, now)
-    send_jobs(session)  # a link may have closed this call: the work-order system is told
     return response
 
 
 def _begin(session: Session, call: Call, lang: str, survey_line: bool, now: datetime) -> Response:
     """The survey's first answer: none, already rated, or the flow's first question."""
-    dial_status, call_status = field("DialCallStatus", 16), field("CallStatus", 16)
-    if dial_status in NOT_SERVED_DIAL_STATUSES:
+    inbound = call_request()
+    if inbound.agent_missed:
         end_survey(session, call, DISPOSITION_NOT_SERVED)
-        log_event(session, call, "not_served", f"DialCallStatus={dial_status}")
-        return twiml(_hang_up())
-    if call_status in CALLER_GONE_STATUSES:
+        log_event(session, call, "not_served", f"DialCallStatus={inbound.dial_status}")
+        return respond(provider().hang_up())
+    if inbound.caller_gone:
         end_survey(session, call, DISPOSITION_HUNG_UP)
-        log_event(session, call, "caller_gone", f"CallStatus={call_status}")
-        return twiml(VoiceResponse())
+        log_event(session, call, "caller_gone", f"CallStatus={inbound.call_status}")
+        return respond(provider().nothing())
     if survey_line and call.kind == KIND_HOTLINE and call.rating is None:
         offer_later_rating(session, call, now)
     rated = rated_call(session, call)
@@ -135,21 +122,19 @@ def _begin(session: Session, call: Call, lang: str, survey_line: bool, now: date
 
 
 @bp.post("/survey/input")
-@twilio_signed
+@verified
 def survey_input() -> Response:
     """The caller's answer to a `<Gather>`: a key, any keys, or nothing."""
     lang = survey_lang()
-    call_sid = sid("CallSid")
-    if call_sid is None:
+    inbound = call_request()
+    if inbound.call_sid is None:
         log.warning("survey input without a usable CallSid: answered with goodbye")
         return goodbye(lang, "goodbye")
-    digits = request.form.get("Digits", "")
-    event = KeyPressed(digits) if digits else NoInput()
+    digits, event = inbound.keys, inbound.event()
     with transaction(db_sessions()) as session:
-        call = get_or_create_call(session, call_sid, CallDetails(lang=lang))
+        call = get_or_create_call(session, inbound.call_sid, CallDetails(lang=lang))
         kind, detail = ("key", repr(digits[:16])) if digits else ("no_input", None)
         log_event(session, call, kind, detail)
         result = step(flow(call), position(), event, speech=can_speak(lang))
         response = apply_step(session, call, result, lang, request.args.get("rec"))
-    send_jobs(session)
     return response

@@ -9,11 +9,12 @@ record-and-poll way. `/healthz` reads the same hash.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 
 from redis import Redis
+
+from storage.settings import settings
 
 HEARTBEAT_KEY = "ivr:media:processes"
 HEARTBEAT_EVERY_S = 1.0
@@ -38,7 +39,7 @@ class MediaProcess:
 
 def stream_url() -> str | None:
     """`MEDIA_STREAM_URL` (the `wss://` address Twilio opens), or None: streams off."""
-    return os.environ.get("MEDIA_STREAM_URL", "").strip() or None
+    return settings().media_stream_url
 
 
 def beat(redis: Redis, name: str, streams: int, capacity: int) -> None:

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import vosk
 
+from prompts.speech import SpeechPack
 from workers.media.audio import RATE, level
 from workers.speech.audio import sounds_like_speech
-from workers.speech.packs import SpeechPack
 from workers.speech.recognize import N_BEST, Thresholds, evidence, judge
 
 SPEECH_LEVEL = 600  # RMS (about -35 dBFS): a frame this loud may be speech

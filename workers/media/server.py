@@ -24,13 +24,13 @@ from concurrent.futures import ThreadPoolExecutor
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
+from prompts.speech import load_speech_pack, speech_languages
 from storage.db import database_url, make_engine, make_session_factory
 from workers.context import connect_redis
 from workers.media import availability
 from workers.media.listener import Listener
 from workers.media.session import StreamSession
-from workers.speech.models import has_word, load_model, speech_languages
-from workers.speech.packs import load_speech_pack
+from workers.speech.models import has_word, load_model
 from workers.speech.recognize import thresholds
 
 log = logging.getLogger(__name__)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from storage.settings import settings
 
 TOKEN_MAX_AGE_S = 30
 SALT = "ivr-media-stream"
@@ -50,10 +51,10 @@ def new_stream_key() -> str:
 
 
 def _secret() -> bytes:
-    explicit = os.environ.get("MEDIA_STREAM_SECRET", "").strip()
-    if explicit:
-        return explicit.encode()
-    token = os.environ.get("TWILIO_AUTH_TOKEN", "").strip()
+    current = settings()
+    if current.media_stream_secret:
+        return current.media_stream_secret.encode()
+    token = current.twilio_auth_token
     if not token:
         raise BadToken("no MEDIA_STREAM_SECRET or TWILIO_AUTH_TOKEN to sign with")
     return hmac.new(token.encode(), b"media-stream", hashlib.sha256).digest()

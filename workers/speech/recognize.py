@@ -37,7 +37,9 @@ from pathlib import Path
 
 import vosk
 
+from callflows.vocabulary import OUTCOME_NO_SPEECH, OUTCOME_OK, OUTCOME_UNRECOGNISED
 from prompts import PROMPTS_DIR
+from prompts.speech import SpeechPack, load_speech_pack
 from workers.speech.audio import (
     RATE,
     BadAudio,
@@ -47,7 +49,6 @@ from workers.speech.audio import (
     trim_silence,
 )
 from workers.speech.models import has_word, load_model
-from workers.speech.packs import SpeechPack, load_speech_pack
 
 __all__ = [
     "THRESHOLDS_PATH",
@@ -183,9 +184,9 @@ def evidence(pack: SpeechPack, nbest: list[tuple[str, float]]) -> Evidence:
 def judge(e: Evidence, limits: Thresholds) -> str:
     """The reason of the decision: "ok" (certain) or why it must be read back."""
     if not e.text:
-        return "no_speech"
+        return OUTCOME_NO_SPEECH
     if e.level is None:
-        return "unrecognised"
+        return OUTCOME_UNRECOGNISED
     if e.rank > 0:
         return "not_best_hypothesis"
     if e.margin < limits.min_margin:
@@ -196,7 +197,7 @@ def judge(e: Evidence, limits: Thresholds) -> str:
         e.confidence < limits.negation_confidence or e.margin < limits.negation_margin
     ):
         return "negation_pair"
-    return "ok"
+    return OUTCOME_OK
 
 
 def _grammar(pack: SpeechPack, model: vosk.Model) -> str:
@@ -224,7 +225,7 @@ def recognize_rating(lang: str, path: Path, *, root: Path = PROMPTS_DIR) -> Rati
     reason = judge(found, thresholds(lang))
     return RatingResult(
         level=found.level,
-        certain=reason == "ok",
+        certain=reason == OUTCOME_OK,
         text=found.text,
         confidence=found.confidence,
         alternatives=found.alternatives,

@@ -1,30 +1,39 @@
-"""The speech part of a language pack: ``prompts/<lang>/speech.toml``.
+"""The speech part of a language pack: ``prompts/<lang>/speech.toml``; where its model is.
 
-It names the Vosk model (``model_package``; ``VOSK_MODEL_<LANG>`` overrides it), the
-phrases accepted for each level (model words separated by spaces), yes/no words, decoys
-(out-of-grammar words that soak up other speech, since not every model has ``[unk]``),
-negation markers, and how ``bench/corpus.py`` speaks the pack with espeak-ng.
+Parsing only: nothing here loads Vosk. The web process asks `speech_available` whether
+a call may speak; the workers load the model (`workers.speech.models`).
+
+The pack names the Vosk model (``model_package``; ``VOSK_MODEL_<LANG>`` overrides it),
+the phrases accepted for each level (model words separated by spaces), yes/no words,
+decoys (out-of-grammar words that soak up other speech, since not every model has
+``[unk]``), negation markers, and how ``bench/corpus.py`` speaks the pack with espeak-ng.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
+import logging
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from callflows.vocabulary import LEVELS
 from prompts import PROMPTS_DIR, PackError, UnknownLanguage, is_valid_lang
 
-__all__ = ["LEVELS", "SpeechPack", "load_speech_pack", "speech_pack_path"]
+log = logging.getLogger(__name__)
 
-LEVELS: tuple[str, ...] = (
-    "very_satisfied",
-    "satisfied",
-    "basically_satisfied",
-    "dissatisfied",
-    "very_dissatisfied",
-)
+__all__ = [
+    "LEVELS",
+    "SpeechPack",
+    "load_speech_pack",
+    "model_dir",
+    "speech_available",
+    "speech_languages",
+    "speech_pack_path",
+]
+
 FILENAME = "speech.toml"
 
 
@@ -147,3 +156,47 @@ def read_speech_pack(lang: str, root: Path = PROMPTS_DIR) -> SpeechPack:
 def load_speech_pack(lang: str, root: Path = PROMPTS_DIR) -> SpeechPack:
     """The speech pack of ``lang`` under ``root`` (cached); raises UnknownLanguage."""
     return read_speech_pack(lang, root)
+
+
+def model_dir(lang: str, root: Path = PROMPTS_DIR) -> Path | None:
+    """Folder of the model for ``lang`` (it may not exist), or None if none is named.
+
+    ``VOSK_MODEL_<LANG>`` first, else the pack's ``model_package`` (``<package>/model``),
+    found without importing it."""
+    from storage.settings import settings
+
+    override = settings().vosk_models.get(lang)
+    if override:
+        return override
+    if speech_pack_path(lang, root) is None:
+        return None
+    package = load_speech_pack(lang, root).model_package
+    if not package:
+        return None
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+@functools.cache
+def speech_available(lang: str, root: Path = PROMPTS_DIR) -> bool:
+    """The pack has ``speech.toml`` and its model folder exists (no model load)."""
+    try:
+        if speech_pack_path(lang, root) is None:
+            return False
+        load_speech_pack(lang, root)
+        path = model_dir(lang, root)
+    except Exception:
+        log.exception("speech pack of %s is unusable", lang)
+        return False
+    return path is not None and (path / "am").is_dir()
+
+
+def speech_languages(root: Path = PROMPTS_DIR) -> list[str]:
+    """Sorted tags of the packs under ``root`` that have speech and a model."""
+    found = (d.name for d in root.iterdir() if d.is_dir() and (d / "speech.toml").is_file())
+    return sorted(lang for lang in found if speech_available(lang, root))
