@@ -113,7 +113,7 @@ def run_stream(
     stream_sid = "MZ" + secrets.token_hex(16)
     result = StreamResult(closed_by="service")
     try:
-        ws = connect(url, open_timeout=5, max_size=2**22)
+        ws = connect(url, open_timeout=5, max_size=2**22, ping_interval=None)
     except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as error:
         say(f"   ✗ stream to {url} failed: {type(error).__name__}")
         result.closed_by = "failed"

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 def _start(url: str, token: str, call_sid: str) -> tuple[int | None, list[dict]]:
     """Open a stream as Twilio would; (close code, messages received) once it closes."""
     received = []
-    with connect(url, open_timeout=5) as ws:
+    with connect(url, open_timeout=5, ping_interval=None) as ws:
         ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
         start = {
             "callSid": call_sid,
@@ -143,3 +143,28 @@ def test_stop_before_our_close_keeps_what_was_said(media_process, twilio, sessio
     assert call.disposition in ("hung_up", "rated")
     if call.rating is not None:  # only a sure result, and only the level said
         assert recording.certain and call.rating.level == "very_satisfied"
+
+
+@pytest.fixture
+def streams_on(env, monkeypatch):
+    """Live speech configured (before the app is built)."""
+    monkeypatch.setenv("MEDIA_STREAM_URL", "ws://127.0.0.1:9/")
+
+
+def test_a_full_media_process_means_record_and_poll(streams_on, post, redis_url):
+    """The web reads the media processes' heartbeats: no room, no stream."""
+    from redis import Redis
+
+    redis = Redis.from_url(redis_url)
+    form = {"CallStatus": "in-progress", "DialCallStatus": "completed"}
+
+    def verbs(call_sid: str) -> list[str]:
+        response = post(SURVEY, form | {"CallSid": call_sid})
+        return [e.tag for e in ET.fromstring(response.get_data()).iter()]
+
+    availability.beat(redis, "media-a", 5, 5)  # full
+    assert "Connect" not in verbs("CA" + "e" * 32)
+    assert "Record" in verbs("CA" + "e" * 32)
+    availability.beat(redis, "media-a", 4, 5)  # one place left
+    assert "Connect" in verbs("CA" + "f" * 32)
+    availability.leave(redis, "media-a")

@@ -79,12 +79,12 @@ class Hub:
     def decided(self, session: StreamSession, heard) -> None:
         self.decisions += 1
         if heard is not None and session.last_voice_at:
+            start = session.last_voice_at
+            steps = {"end found": session.end_heard_at, **session.marks, "stored": time.time()}
             log.info(
-                "stream %s: answer over %.0f ms, decision stored %.0f ms after the last "
-                "voiced frame",
+                "stream %s: after the last voiced frame, %s",
                 session.stream_sid,
-                (session.end_heard_at - session.last_voice_at) * 1000,
-                (time.time() - session.last_voice_at) * 1000,
+                ", ".join(f"{name} {(at - start) * 1000:.0f} ms" for name, at in steps.items()),
             )
 
 

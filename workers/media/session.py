@@ -61,6 +61,7 @@ class StreamSession:
         self.placed = False
         self.finishing = False
         self.end_heard_at = 0.0  # when the end of the answer was found
+        self.marks: dict[str, float] = {}  # when the answer was decoded and judged
         self.closing: asyncio.Task | None = None
         self.finisher: asyncio.Task | None = None
 
@@ -68,8 +69,10 @@ class StreamSession:
         try:
             if await self._begin():
                 await self._listen()
-        except (ConnectionClosed, TimeoutError, ValueError) as error:
+        except (ConnectionClosed, TimeoutError) as error:
             log.info("stream %s ended: %s", self.stream_sid or "?", type(error).__name__)
+        except Exception:  # a bad message or a failing store: closed, the call falls back
+            log.exception("stream %s failed: closed", self.stream_sid or "?")
         finally:
             for task in self.timers:
                 task.cancel()
@@ -191,7 +194,9 @@ class StreamSession:
             await self.hub.blocking(self.listener.accept, bytes(self.pending))
         if self.decided.is_set():
             return
+        self.marks["decoded"] = time.time()
         heard = await self.hub.blocking(self.listener.finish)
+        self.marks["judged"] = time.time()
         await self._decide(
             store.store_spoken, self.ticket, heard, bytes(self.listener.audio), heard=heard
         )
@@ -217,8 +222,11 @@ class StreamSession:
         for task in self.timers:
             if task is not asyncio.current_task():
                 task.cancel()
-        await self.hub.blocking(write, self.hub.sessions, self.stream_id, *args)
-        self.hub.decided(self, heard)
+        try:
+            await self.hub.blocking(write, self.hub.sessions, self.stream_id, *args)
+            self.hub.decided(self, heard)
+        except Exception:  # nothing stored: the action falls back to record-and-poll
+            log.exception("stream %s: decision not stored", self.stream_sid)
         self.closing = asyncio.create_task(self.ws.close(1000, "decided"))
 
     async def _no_input_timer(self) -> None:
