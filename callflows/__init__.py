@@ -21,7 +21,7 @@ from callflows.engine import (
     again,
     step,
 )
-from callflows.loader import load_flow, parse_flow
+from callflows.loader import flow_for_kind, load_flow, parse_flow
 from callflows.vocabulary import LEVEL_CATEGORY, LEVELS, RECORDING_RATING, RECORDING_REASON
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "Start",
     "Step",
     "again",
+    "flow_for_kind",
     "load_flow",
     "parse_flow",
     "step",

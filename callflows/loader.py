@@ -13,6 +13,15 @@ FLOWS_DIR = Path(__file__).parent
 KINDS = ("ask", "record", "end")
 
 
+# The flow of each kind of survey (`Call.kind`); others run the rating flow.
+FLOW_BY_KIND = {"closure": "closure", "later": "later"}
+
+
+def flow_for_kind(kind: str | None) -> Flow:
+    """The flow a survey of this kind runs (the rating flow by default)."""
+    return load_flow(FLOW_BY_KIND.get(kind or "", "rating"))
+
+
 @cache
 def load_flow(name: str) -> Flow:
     """Load and validate `callflows/<name>.toml`."""

@@ -168,3 +168,18 @@ def test_a_full_media_process_means_record_and_poll(streams_on, post, redis_url)
     availability.beat(redis, "media-a", 4, 5)  # one place left
     assert "Connect" in verbs("CA" + "f" * 32)
     availability.leave(redis, "media-a")
+
+
+def test_a_key_then_a_hang_up_still_rates(media_process, twilio, sessions):
+    """Key, then `stop` at once: no action follows; the key still rates (once)."""
+    script = CallScript(answers=["then-hangup:early:4"], lang=KO)
+    outcome = twilio.call(script)
+    assert outcome.hung_up_by == "caller" and outcome.streams[0].cleared
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        call = stored_call(sessions, script.call_sid)
+        if call.rating is not None:
+            break
+        time.sleep(0.2)
+    assert (call.rating.level, call.rating.source) == ("dissatisfied", "dtmf")
+    assert call.callback is not None  # a bad rating opens its callback

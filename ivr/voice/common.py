@@ -11,29 +11,25 @@ from flask import Response, request
 from sqlalchemy.orm import Session
 
 import prompts
-from callflows import LEVELS, Position, Step, load_flow
+from callflows import LEVELS, Position, Step, flow_for_kind
 from ivr.extensions import settings
 from ivr.telephony import StepUrls
 from ivr.telephony.web import provider, respond
 from storage.calls import end_survey, log_event, record_rating
 from storage.later import MAX_AGO, rated_call
-from storage.models import DISPOSITION_RATED_BY_LINK, KIND_CLOSURE, KIND_LATER, Call
+from storage.models import DISPOSITION_RATED_BY_LINK, Call
 from storage.recordings import find_recording
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LANG = "zh-CN"
-FLOW = "rating"
-# The flow of each kind of survey (`Call.kind`); others run the rating flow.
-FLOW_BY_KIND = {KIND_CLOSURE: "closure", KIND_LATER: "later"}
 MAX_FIELD = 64
 MAX_URL = 2000
 
 
 def flow(call: Call | None = None):
     """The flow of the call's kind of survey (the rating flow by default)."""
-    kind = call.kind if call is not None else None
-    return load_flow(FLOW_BY_KIND.get(kind, FLOW))
+    return flow_for_kind(call.kind if call is not None else None)
 
 
 @cache

@@ -9,11 +9,11 @@ from flask import Response
 from ivr.extensions import db_sessions
 from ivr.telephony.web import call_request, provider, respond, verified
 from ivr.voice import bp
-from ivr.voice.streamed import rate_from_last_stream
 from ivr.voice.survey import parties
 from storage.calls import CallDetails, end_survey, get_or_create_call, log_event
 from storage.db import transaction
 from storage.models import DISPOSITION_HUNG_UP, DISPOSITION_NOT_SERVED
+from storage.stream_answers import rate_from_last_stream
 
 log = logging.getLogger(__name__)
 

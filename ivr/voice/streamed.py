@@ -16,10 +16,8 @@ import logging
 
 from flask import Response, request
 from redis.exceptions import RedisError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from callflows import RECORDING_RATING, Heard, KeyPressed, NoInput, Position, Step, again, step
+from callflows import RECORDING_RATING, KeyPressed, NoInput, Step, again, step
 from ivr.extensions import db_sessions, redis_client, settings
 from ivr.telephony import Reply
 from ivr.telephony.web import call_request, provider, respond, verified
@@ -34,18 +32,16 @@ from ivr.voice.common import (
     url_for_step,
 )
 from ivr.voice.speech import _outcome_event
-from storage.calls import CallDetails, end_survey, get_or_create_call, log_event, record_rating
+from storage.calls import CallDetails, end_survey, get_or_create_call, log_event
 from storage.db import transaction
-from storage.later import rated_call
 from storage.media_streams import (
     STREAM_HUNG_UP,
     STREAM_KEY,
     STREAM_SILENT,
     STREAM_SPOKEN,
-    MediaStream,
     find_stream,
 )
-from storage.models import DISPOSITION_HUNG_UP, Call, Recording
+from storage.models import DISPOSITION_HUNG_UP, Recording
 from workers.media import availability
 from workers.media.tokens import StreamTicket, new_stream_key, sign
 
@@ -117,31 +113,3 @@ def streamed() -> Response:
             result = step(flow(call), where, event, speech=True)
             response = apply_step(session, call, result, lang, recording_sid)
     return response
-
-
-def rate_from_last_stream(session: Session, call: Call) -> None:
-    """The caller answered on the stream, then hung up before Twilio asked our action:
-    a rating key, or a spoken rating heard for sure, still counts (an unsure one was
-    never confirmed: nothing is stored)."""
-    rated = rated_call(session, call)
-    if rated.rating is not None:
-        return
-    statement = select(MediaStream).where(MediaStream.call_id == call.id)
-    stream = session.scalars(statement.order_by(MediaStream.id.desc()).limit(1)).first()
-    if stream is None or stream.outcome not in (STREAM_KEY, STREAM_SPOKEN):
-        return
-    recording = session.get(Recording, stream.recording_id) if stream.recording_id else None
-    if stream.outcome == STREAM_KEY:
-        event = KeyPressed(stream.digits or "")
-    elif recording is not None and recording.recognized_level and recording.certain:
-        event = Heard(recording.recognized_level, True)
-    else:
-        return
-    result = step(flow(call), Position(stream.node), event, speech=True)
-    if result.rate is None:
-        return
-    source = result.rate_source or "dtmf"
-    speech_recording = recording.id if recording is not None and source == "speech" else None
-    if record_rating(session, rated, result.rate, source, recording_id=speech_recording):
-        log.info("call %s rated %s on its stream before hanging up", call.call_sid, result.rate)
-        log_event(session, call, "rated_before_hang_up", result.rate)

@@ -30,6 +30,7 @@ from workers.context import connect_redis
 from workers.media import availability
 from workers.media.listener import Listener
 from workers.media.session import StreamSession
+from workers.queues import send_after_commit
 from workers.speech.models import has_word, load_model
 from workers.speech.recognize import thresholds
 
@@ -45,7 +46,12 @@ class Hub:
         self.capacity = capacity
         self.open_streams = 0
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="media")
-        self.sessions = make_session_factory(make_engine(database_url()))
+        redis = connect_redis()
+
+        def send_jobs(jobs) -> None:  # a rating stored here queues its jobs, as the web's
+            send_after_commit(self.sessions, redis, jobs)
+
+        self.sessions = make_session_factory(make_engine(database_url()), send_jobs)
         self.grammars: dict[str, str] = {}
         self.decisions = 0
 

@@ -130,6 +130,7 @@ class StreamSession:
             elif event == "stop":
                 log.info("stream %s: Twilio stopped it", self.stream_sid)
                 await self._caller_left()
+                await self._rate_after_hang_up()
             # Once decided, frames are still read (and dropped) until the close is
             # confirmed: a reader that stopped would never see Twilio's close frame.
 
@@ -209,6 +210,13 @@ class StreamSession:
             await asyncio.shield(self.finisher)
         else:
             await self._decide_hung_up("stop")
+
+    async def _rate_after_hang_up(self) -> None:
+        """The caller hung up: no action will come to apply what they answered."""
+        try:
+            await self.hub.blocking(store.rate_after_hang_up, self.hub.sessions, self.stream_id)
+        except Exception:
+            log.exception("stream %s: rating after the hang-up not stored", self.stream_sid)
 
     async def _decide_hung_up(self, why: str) -> None:
         log.info("stream %s: caller gone (%s)", self.stream_sid, why)

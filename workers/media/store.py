@@ -27,6 +27,7 @@ from storage.media_streams import (
     decide,
 )
 from storage.models import RECORDING_DONE, RECORDING_RATING, Call, Recording
+from storage.stream_answers import rate_from_last_stream
 from workers.media.audio import wav_bytes
 from workers.media.listener import Spoken
 from workers.media.tokens import StreamTicket
@@ -106,6 +107,14 @@ def store_spoken(
             heard.reason,
         )
         return True
+
+
+def rate_after_hang_up(factory: sessionmaker[Session], stream_id: int) -> str | None:
+    """Twilio's `stop` came before our close: no action will follow, so a key or a
+    sure spoken rating is stored here (the status callback does the same; once)."""
+    with transaction(factory) as session:
+        stream = session.get_one(MediaStream, stream_id)
+        return rate_from_last_stream(session, session.get_one(Call, stream.call_id))
 
 
 def _decide(
