@@ -174,7 +174,7 @@ def test_a_key_then_a_hang_up_still_rates(media_process, twilio, sessions):
     """Key, then `stop` at once: no action follows; the key still rates (once)."""
     script = CallScript(answers=["then-hangup:early:4"], lang=KO)
     outcome = twilio.call(script)
-    assert outcome.hung_up_by == "caller" and outcome.streams[0].cleared
+    assert outcome.hung_up_by == "caller"
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         call = stored_call(sessions, script.call_sid)
