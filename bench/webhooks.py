@@ -1,4 +1,4 @@
-"""Load benchmark of the Twilio webhooks, against a bare Flask baseline in the same run.
+"""Load benchmark of the Twilio webhooks, against a reference service and a bare endpoint.
 
 What it measures
     The service is started exactly as the Procfile's `web` line starts it (gunicorn,
@@ -11,9 +11,12 @@ What it measures
     10 % stay silent once then press a valid key, 10 % stay silent until the re-asks
     run out (these calls must end unrated).
 
-    The baseline is a bare Flask app (one POST route, fixed TwiML, no database;
-    `bench/bare_app.py`) under the same gunicorn flags, sent the same number of POST
-    requests (with the same form) at the same concurrency.
+    The baseline is a minimal hand-written service speaking the same contract for the
+    keypad survey (`bench/reference_app.py`: signature check, raw sqlite3, one row per
+    rating, TwiML as strings), placed the same calls under the same gunicorn flags: the
+    `calls/s service/reference` ratio is what the service's structure costs. Beside
+    it, a bare Flask app (one POST route, fixed TwiML, no database; `bench/bare_app.py`)
+    is sent the same number of POST requests at the same concurrency.
 
     Afterwards the database is checked: exactly the calls that pressed a valid key
     are rated, each with the level of its key, and gunicorn's log is scanned.
@@ -39,12 +42,13 @@ import random
 import shlex
 import shutil
 import signal
+import sqlite3
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +66,7 @@ from storage.models import Call, Rating  # noqa: E402
 sys.path.insert(0, str(ROOT / "bench"))
 from services import (  # noqa: E402
     AUTH_TOKEN,
+    LOOPBACK,
     flag,
     free_port,
     gunicorn,
@@ -77,6 +82,7 @@ PHASE_BUDGET_S = 45.0  # after this, a phase's remaining requests fail at once
 BUSY_PROMPT = "system_busy"
 BARE_APP = "bench.bare_app:create_app()"
 BARE_PATH = "/twiml"
+REFERENCE_APP = "bench.reference_app:create_app()"
 # Share of calls per answer pattern (see `plan_calls`).
 MIX = (("valid", 0.6), ("invalid_then_valid", 0.2), ("silent_then_valid", 0.1), ("silent", 0.1))
 LOG_PATTERNS = ("Traceback", "ERROR", "database is locked", "WORKER TIMEOUT")
@@ -213,6 +219,14 @@ def check_database(database_url: str, plans: Sequence[Plan]) -> list[str]:
     return problems
 
 
+def check_reference(path: Path, plans: Sequence[Plan]) -> list[str]:
+    """The reference service must have stored exactly the expected ratings too."""
+    with closing(sqlite3.connect(path)) as db:
+        rated = dict(db.execute("SELECT call_sid, level FROM ratings").fetchall())
+    expected = {plan.script.call_sid: plan.level for plan in plans if plan.level}
+    return [] if rated == expected else [f"reference: {len(rated)} ratings ≠ {len(expected)}"]
+
+
 def scan_log(path: Path) -> dict[str, int]:
     """How many lines of a gunicorn log mention each of `LOG_PATTERNS`."""
     lines = path.read_text(errors="replace").splitlines() if path.exists() else []
@@ -222,8 +236,10 @@ def scan_log(path: Path) -> dict[str, int]:
 # --- report --------------------------------------------------------------------------
 
 
-def print_report(service: CallsResult, bare: Stats, bare_failures: dict[str, int]) -> None:
-    s = service.stats
+def print_report(
+    service: CallsResult, reference: CallsResult, bare: Stats, bare_failures: dict[str, int]
+) -> None:
+    s, r = service.stats, reference.stats
     print(f"{'':8} {'calls':>6} {'requests':>8} {'errors':>6} {'calls/s':>8} {'req/s':>8}", end="")
     print(f" {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     print(
@@ -232,8 +248,18 @@ def print_report(service: CallsResult, bare: Stats, bare_failures: dict[str, int
         f" {s.p50_ms:>8.1f} {s.p99_ms:>8.1f} {s.max_ms:>8.1f}"
     )
     print(
+        f"{'ref':8} {reference.calls:>6} {r.requests:>8} {r.errors:>6}"
+        f" {reference.calls_per_second:>8.1f} {r.per_second:>8.1f}"
+        f" {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} {r.max_ms:>8.1f}"
+    )
+    print(
         f"{'bare':8} {'-':>6} {bare.requests:>8} {bare.errors:>6} {'-':>8} {bare.per_second:>8.1f}"
         f" {bare.p50_ms:>8.1f} {bare.p99_ms:>8.1f} {bare.max_ms:>8.1f}"
+    )
+    ratio = service.calls_per_second / reference.calls_per_second
+    print(
+        f"ratio: calls/s service/reference {ratio:.2f} (target at least 0.5),"
+        f" p50 service/reference {s.p50_ms / r.p50_ms:.2f}x"
     )
     print(
         f"ratios: p50 service/bare {s.p50_ms / bare.p50_ms:.2f}x,"
@@ -248,8 +274,8 @@ def print_report(service: CallsResult, bare: Stats, bare_failures: dict[str, int
         )
     if service.failures or bare_failures:
         print(f"request failures: service {service.failures or '-'}, bare {bare_failures or '-'}")
-    if service.crashed:
-        print(f"calls the simulator could not finish: {service.crashed}")
+    if service.crashed or reference.crashed:
+        print(f"calls the simulator could not finish: {service.crashed}, {reference.crashed}")
     print(f"calls that heard '{BUSY_PROMPT}' (the webhook's error fallback): {service.busy}")
 
 
@@ -277,9 +303,11 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
     """The whole benchmark in `workdir`; True when every check passed."""
     database_url = f"sqlite:///{workdir / 'ivr.sqlite3'}"
     upgrade(database_url)
-    service_port, bare_port = free_port(), free_port()
+    service_port, bare_port, reference_port = free_port(), free_port(), free_port()
     service_argv = procfile_web_command(service_port, args.workers, args.threads)
     bare_argv = [*procfile_web_command(bare_port, args.workers, args.threads)[:-1], BARE_APP]
+    reference_argv = procfile_web_command(reference_port, args.workers, args.threads)[:-1]
+    reference_argv.append(REFERENCE_APP)
     print("service:", shlex.join(service_argv))
     print(f"calls {args.calls}, concurrency {args.concurrency}, workers", end=" ")
     print(f"{flag(service_argv, '--workers')}, threads {flag(service_argv, '--threads')}")
@@ -292,20 +320,29 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
             gunicorn(service_argv, service_port, env, workdir / "service")
         )
         bare_url = stack.enter_context(gunicorn(bare_argv, bare_port, env, workdir / "bare"))
+        reference_env = env | {"REFERENCE_DB": str(workdir / "reference.sqlite3")}
+        reference_env["PUBLIC_BASE_URL"] = f"http://{LOOPBACK}:{reference_port}"
+        reference_url = stack.enter_context(
+            gunicorn(reference_argv, reference_port, reference_env, workdir / "reference")
+        )
+        reference = drive_calls(reference_url, plans, args.concurrency)
         service = drive_calls(service_url, plans, args.concurrency)
         bare, bare_failures = drive_bare(
             bare_url + BARE_PATH, service.stats.requests, args.concurrency
         )
     finally:
         stack.close()  # gunicorns, then redis
-    print_report(service, bare, bare_failures)
+    print_report(service, reference, bare, bare_failures)
     problems = check_database(database_url, plans)
+    problems += check_reference(workdir / "reference.sqlite3", plans)
     print("db check: ok" if not problems else "db check: MISMATCH: " + "; ".join(problems))
-    logs = {name: scan_log(workdir / f"{name}.stderr.log") for name in ("service", "bare")}
+    names = ("service", "reference", "bare")
+    logs = {name: scan_log(workdir / f"{name}.stderr.log") for name in names}
     for name, counts in logs.items():
         print_log_scan(name, counts)
     clean_logs = all(counts["Traceback"] == 0 for counts in logs.values())
     errors = service.stats.errors + bare.errors + sum(service.crashed.values()) + service.busy
+    errors += reference.stats.errors + sum(reference.crashed.values())
     return not problems and errors == 0 and clean_logs
 
 

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
-from storage.inserts import insert_once
+from storage.inserts import insert_new
 from storage.links import close_by_link, close_partners, partners, rated_partner
 from storage.models import (
     CALLBACK_OPEN,
@@ -59,8 +60,12 @@ def get_or_create_call(session: Session, call_sid: str, details: CallDetails) ->
     locked = select(Call).where(Call.call_sid == call_sid).with_for_update()
     call = session.scalars(locked).one_or_none()
     if call is None:
-        insert_once(session, Call, {"call_sid": call_sid, "created_at": utcnow()}, "call_sid")
-        call = session.scalars(locked).one()
+        call = insert_new(session, Call, {"call_sid": call_sid, "created_at": utcnow()}, "call_sid")
+        if call is None:  # another request created it meanwhile
+            call = session.scalars(locked).one()
+        else:  # a new call has nothing yet: no need to ask the database
+            set_committed_value(call, "tickets", [])
+            set_committed_value(call, "rating", None)
     if details.lang:
         call.lang = details.lang  # the survey URL is the authority on the language
     for name in ("caller", "called", "agent", "dept", "dial_call_status"):
@@ -139,10 +144,11 @@ def record_rating(
         "rated_at": now,
         "recording_id": recording_id,
     }
-    rating_id = insert_once(session, Rating, values, "call_id")
-    if rating_id is None:
+    rating = insert_new(session, Rating, values, "call_id")
+    if rating is None:
         return None
-    rating = session.get_one(Rating, rating_id)
+    rating_id = rating.id
+    set_committed_value(call, "rating", rating)
     call.disposition = DISPOSITION_RATED
     call.updated_at = now
     if category == "bad":

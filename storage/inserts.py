@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import Base
+
+M = TypeVar("M", bound=Base)
+
+
+def insert_new(session: Session, model: type[M], values: dict[str, Any], key: str) -> M | None:
+    """`insert_once` that returns the new row as an object of the session (no re-select);
+    None when a row with the same `key` exists."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(model).values(**values).on_conflict_do_nothing(index_elements=[key]).returning(model)
+    )
+    return session.scalars(statement).one_or_none()
 
 
 def insert_once(
