@@ -37,6 +37,7 @@ from workers.speech.recognize import thresholds
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 64 * 1024  # Twilio's inbound frames are about 300 bytes
+URGENT_THREADS = 2
 
 
 class Hub:
@@ -46,6 +47,9 @@ class Hub:
         self.capacity = capacity
         self.open_streams = 0
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="media")
+        # Finishing an answer and storing a decision never wait behind other streams'
+        # decoding: the caller is waiting for exactly that.
+        self.urgent = ThreadPoolExecutor(URGENT_THREADS, thread_name_prefix="media-decide")
         redis = connect_redis()
 
         def send_jobs(jobs) -> None:  # a rating stored here queues its jobs, as the web's
@@ -72,6 +76,11 @@ class Hub:
         """Run a blocking function in the pool."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, functools.partial(function, *args))
+
+    async def urgently(self, function, *args):
+        """Run a blocking function in the pool kept for decisions."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.urgent, functools.partial(function, *args))
 
     def take_place(self) -> bool:
         if self.open_streams >= self.capacity:
@@ -149,6 +158,7 @@ async def serve_forever(host: str, port: int, capacity: int, threads: int) -> No
         await stop.wait()
         await beat
     hub.pool.shutdown(wait=False, cancel_futures=True)
+    hub.urgent.shutdown(wait=False, cancel_futures=True)
 
 
 def main(host: str, port: int, capacity: int, threads: int) -> None:

@@ -192,11 +192,11 @@ class StreamSession:
         if self.decoding is not None and self.decoding is not asyncio.current_task():
             await asyncio.shield(self.decoding)
         if self.pending and self.listener.nbest is None:
-            await self.hub.blocking(self.listener.accept, bytes(self.pending))
+            await self.hub.urgently(self.listener.accept, bytes(self.pending))
         if self.decided.is_set():
             return
         self.marks["decoded"] = time.time()
-        heard = await self.hub.blocking(self.listener.finish)
+        heard = await self.hub.urgently(self.listener.finish)
         self.marks["judged"] = time.time()
         await self._decide(
             store.store_spoken, self.ticket, heard, bytes(self.listener.audio), heard=heard
@@ -231,7 +231,7 @@ class StreamSession:
             if task is not asyncio.current_task():
                 task.cancel()
         try:
-            await self.hub.blocking(write, self.hub.sessions, self.stream_id, *args)
+            await self.hub.urgently(write, self.hub.sessions, self.stream_id, *args)
             self.hub.decided(self, heard)
         except Exception:  # nothing stored: the action falls back to record-and-poll
             log.exception("stream %s: decision not stored", self.stream_sid)
