@@ -35,7 +35,7 @@ VOICED_RMS = 600  # a frame of the caller's audio this loud counts as voiced
 EARLY = "early:"
 THEN_HANG_UP = "then-hangup:"  # hang up right after the answer (Twilio's `stop` comes first)
 BARGE_IN_AFTER_S = 1.0
-MAX_STREAM_S = 60.0
+MAX_STREAM_S = 180.0  # a stream this long is given up (Twilio itself has no limit)
 PROMPT_END = "prompt_end"
 
 

@@ -18,7 +18,7 @@ from storage.settings import settings
 
 HEARTBEAT_KEY = "ivr:media:processes"
 HEARTBEAT_EVERY_S = 1.0
-STALE_AFTER_S = 3.0
+STALE_AFTER_S = 10.0  # a busy process beats late; a dead one is also caught by the action
 
 
 @dataclass(frozen=True)
