@@ -20,13 +20,9 @@ from xml.sax.saxutils import quoteattr
 from flask import Flask, Response, abort, request
 from twilio.request_validator import RequestValidator
 
-LEVELS = {
-    "1": "very_satisfied",
-    "2": "satisfied",
-    "3": "basically_satisfied",
-    "4": "dissatisfied",
-    "5": "very_dissatisfied",
-}
+from callflows import vocabulary
+
+LEVELS = dict(zip("12345", vocabulary.LEVELS, strict=True))  # key -> level
 MAX_REASKS = 2
 SCHEMA = "CREATE TABLE IF NOT EXISTS ratings (call_sid TEXT PRIMARY KEY, level TEXT, at TEXT)"
 
