@@ -7,14 +7,10 @@ from functools import cache
 from pathlib import Path
 
 from callflows.engine import HEARD, Flow, FlowError, KeyRoute, Node
-from callflows.vocabulary import DISPOSITIONS, LEVEL_CATEGORY
+from callflows.vocabulary import DISPOSITIONS, FLOW_BY_KIND, LEVEL_CATEGORY
 
 FLOWS_DIR = Path(__file__).parent
 KINDS = ("ask", "record", "end")
-
-
-# The flow of each kind of survey (`Call.kind`); others run the rating flow.
-FLOW_BY_KIND = {"closure": "closure", "later": "later"}
 
 
 def flow_for_kind(kind: str | None) -> Flow:

@@ -115,6 +115,7 @@ def move_into_survey(call_sid: str):
         "dept": details.dept,
         "tickets": ",".join(details.tickets),
         "linked": linked,
+        "moved": "1",  # the call itself is the service: never taken for the survey line
     }
     url = _survey_url(query)
     try:

@@ -357,3 +357,8 @@ def dev_env(port: int) -> None:
 
     ensure_dev_env(port)
     click.echo(dev_env_path())
+
+
+from ivr.cli_holidays import holidays  # noqa: E402
+
+main.add_command(holidays)

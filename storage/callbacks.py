@@ -41,6 +41,7 @@ from storage.callback_steps import (
 )
 from storage.db import transaction
 from storage.files import InvalidKey, validate_key
+from storage.malicious import record_malicious_rater
 from storage.models import CALLBACK_CALLED_BACK as CALLED_BACK
 from storage.models import CALLBACK_CLOSED as CLOSED
 from storage.models import CALLBACK_NOT_ADOPTED as NOT_ADOPTED
@@ -193,6 +194,7 @@ def review_verdict(
         return step.change(CALLED_BACK, "rejected", note, now, resolution=resolution)
     cb.rating.excluded = True
     cb.closed_at = now
+    record_malicious_rater(session, cb, user.username, now)  # only for `malicious`
     outcome = step.change(NOT_ADOPTED, "approved", note, now, resolution=resolution)
     notify_management(
         session,

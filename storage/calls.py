@@ -112,6 +112,21 @@ def callback_dept(call: Call) -> str | None:
     return settings().hotline_dept or call.dept
 
 
+def open_callback(session: Session, call: Call, rating_id: int, now: datetime) -> None:
+    """Open the callback of a bad rating given at `now`: due 48 hours later."""
+    session.add(
+        Callback(
+            call_id=call.id,
+            rating_id=rating_id,
+            dept=callback_dept(call),
+            state=CALLBACK_OPEN,
+            due_at=now + CALLBACK_DUE_AFTER,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
 def record_rating(
     session: Session,
     call: Call,
@@ -152,17 +167,7 @@ def record_rating(
     call.disposition = DISPOSITION_RATED
     call.updated_at = now
     if category == "bad":
-        session.add(
-            Callback(
-                call_id=call.id,
-                rating_id=rating_id,
-                dept=callback_dept(call),
-                state=CALLBACK_OPEN,
-                due_at=now + CALLBACK_DUE_AFTER,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        open_callback(session, call, rating_id, now)
     log_event(session, call, "rated", f"{level} ({source})")
     if linked:
         close_partners(session, call, now, linked)

@@ -16,11 +16,13 @@ on which the period starts is not counted, and the period ends at 24:00 of its l
 - **Default rating** (7 natural days): a call made on local day D that is still unrated
   at the end of D+7 gets 基本满意; `default_rating_due` is 00:00 local of D+8.
 
-Working days come from the `chinesecalendar` package (module `chinese_calendar`), which
-knows each year once the State Council has published its schedule (each autumn for the
-next year). For a year it does not know, weekends alone are counted as days off; such a
-deadline is flagged (`Deadline.fallback`) and a WARNING is logged, so that a page can say
-the deadline is provisional.
+Working days come from the holiday table imported from the State Council's notice
+(`ivr holidays import`, `storage.holidays`), then from the `chinesecalendar` package
+(module `chinese_calendar`), which knows each year once the State Council has published
+its schedule (each autumn for the next year) and a release has followed. For a year
+neither knows, weekends alone are counted as days off; such a deadline is flagged
+(`Deadline.fallback`) and a WARNING is logged, so that a page can say the deadline is
+provisional.
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from storage import holidays
 from storage.calls import CALLBACK_DUE_AFTER
 from storage.settings import settings
 
@@ -77,13 +81,28 @@ def end_of_day(day: date, tz: ZoneInfo | None = None) -> datetime:
 
 
 def calendar_knows(year: int) -> bool:
-    """Whether the holiday package has the official schedule of `year`."""
+    """Whether the official schedule of `year` is known: imported, or in the package."""
+    if holidays.current().covers(year):
+        return True
+    first, last = _library_years()
+    return first <= year <= last
+
+
+@cache
+def _library_years() -> tuple[int, int]:
+    """The first and last year the `chinesecalendar` package knows (read once)."""
     known = chinese_calendar.holidays.keys()
-    return min(known).year <= year <= max(known).year
+    return min(known).year, max(known).year
 
 
 def is_working_day(day: date) -> bool:
-    """A working day in mainland China; for an unknown year, any Monday to Friday."""
+    """A working day in mainland China; for an unknown year, any Monday to Friday.
+
+    The imported holiday table (`storage.holidays`) is consulted before the package.
+    """
+    imported = holidays.current().lookup(day)
+    if imported is not None:
+        return imported
     if calendar_knows(day.year):
         return chinese_calendar.is_workday(day)
     return day.weekday() < 5
@@ -115,7 +134,7 @@ def period_end(
     if unknown:
         log.warning(
             "holiday calendar has no data for %s: working days counted on weekends only "
-            "(update the chinesecalendar package)",
+            "(import the State Council's notice: ivr holidays import FILE)",
             ", ".join(map(str, unknown)),
         )
     return Deadline(end_of_day(day, tz), fallback=bool(unknown), unknown_years=unknown)

@@ -32,6 +32,7 @@ from storage.models import (
     CALLBACK_UNREACHABLE,
     RESOLUTION_RECTIFY_5D,
     RESOLUTION_RECTIFY_15D,
+    SERVICE_KINDS,
     Call,
     Callback,
     FigureDay,
@@ -113,6 +114,7 @@ def _day_statement(day: date, tz: ZoneInfo):
         .outerjoin(Rating, Rating.call_id == Call.id)
         .outerjoin(Callback, Callback.call_id == Call.id)
         .where(Call.created_at >= start_of_day(day, tz), Call.created_at < end_of_day(day, tz))
+        .where(Call.kind.in_(SERVICE_KINDS))  # calls to the survey line are no service
         .group_by(dept, agent)
     )
 

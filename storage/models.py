@@ -36,6 +36,7 @@ from callflows.vocabulary import (  # noqa: E402, F401
     KIND_CLOSURE,
     KIND_HOTLINE,
     KIND_LATER,
+    KIND_SURVEY_LINE,
     KINDS,
     LEVEL_CATEGORY,
     RECORDING_DONE,
@@ -43,6 +44,7 @@ from callflows.vocabulary import (  # noqa: E402, F401
     RECORDING_PENDING,
     RECORDING_RATING,
     RECORDING_REASON,
+    SERVICE_KINDS,
 )
 
 # Verdicts once the caller is reached (contract: `resolution`), domain.md rule 7.
@@ -360,6 +362,13 @@ class Notification(Base):
 # module (imported here so that `Base.metadata` knows them).
 # The supervisors' console (audit trail, figures rollup, spot checks), in their own module.
 import storage.media_streams  # noqa: E402,F401  (its table is registered on Base)
+from storage.models_review import (  # noqa: E402, F401
+    Holiday,
+    HolidayYear,
+    MaliciousRater,
+    VerificationCheck,
+    VerificationItem,
+)
 from storage.models_supervision import (  # noqa: E402, F401
     AuditEntry,
     FigureDay,

@@ -151,6 +151,7 @@ class Settings:
     web_concurrency: int = env("WEB_CONCURRENCY", _whole(1), 2)
     web_threads: int = env("WEB_THREADS", _whole(1), 8)
     log_level: str = env("LOG_LEVEL", _log_level, "INFO")
+    later_rating_days: int = env("LATER_RATING_DAYS", _whole(1, 30), 15)
     media_stream_url: str | None = env("MEDIA_STREAM_URL", _ws_url)
     media_stream_secret: str | None = env("MEDIA_STREAM_SECRET", repr=False)
     media_host: str = env("MEDIA_HOST", _text, "0.0.0.0")

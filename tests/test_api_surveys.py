@@ -48,6 +48,7 @@ def test_a_live_call_is_redirected_into_the_survey(fake_twilio, client, token, s
         "agent": "A1024",
         "dept": "D-housing",
         "tickets": "T1,T2",
+        "moved": "1",
     }
     assert response.get_json()["survey_url"] == url
     # Twilio then requests that URL, and the caller rates as usual.

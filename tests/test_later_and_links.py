@@ -44,14 +44,15 @@ def test_a_caller_rates_an_earlier_call_by_calling_the_survey_line(place_call, s
     assert callback.dept == "D-water"  # the earlier call's department follows it up
     survey_call = stored_call(sessions, later.call_sid)
     assert survey_call.kind == "later" and survey_call.disposition == "rated"
-    # Rated now: calling again offers nothing, so the survey line asks as before.
-    _, again = place_call("3", caller=CALLER, **SURVEY_LINE)
-    assert again.heard[0] == "ask_rating"
+    # Rated now: calling again finds nothing to rate, says so and stores nothing.
+    again_call, again = place_call("3", caller=CALLER, **SURVEY_LINE)
+    assert again.heard == ["nothing_to_rate"]
     assert len(ratings_of(sessions, earlier)) == 1
+    assert ratings_of(sessions, again_call.call_sid) == []
 
 
-def test_the_most_recent_unrated_call_within_seven_days_is_offered(place_call, sessions):
-    too_old = hung_up_call(place_call, sessions, days=9)
+def test_the_most_recent_unrated_call_within_the_window_is_offered(place_call, sessions):
+    too_old = hung_up_call(place_call, sessions, days=17)
     older = hung_up_call(place_call, sessions, days=5)
     newest = hung_up_call(place_call, sessions, days=1)
     hung_up_call(place_call, sessions, days=0, caller="+8613899990000")  # someone else's
@@ -69,7 +70,7 @@ def test_a_call_rated_once_is_not_rated_again_through_a_later_call(place_call, s
     earlier = hung_up_call(place_call, sessions, days=1)
     place_call("1,5", caller=CALLER, **SURVEY_LINE)
     _, second = place_call("1,1", caller=CALLER, **SURVEY_LINE)
-    assert second.heard[0] == "ask_rating"  # nothing left to offer
+    assert second.heard == ["nothing_to_rate"]  # nothing left to offer
     assert [r.level for r in ratings_of(sessions, earlier)] == ["very_dissatisfied"]
 
 
@@ -97,7 +98,7 @@ def test_a_proxy_rating_closes_the_applicants_call(place_call, sessions, client)
     _, asked = place_call("1", call_sid=applicant, caller=CALLER)
     assert asked.heard == ["already_rated"]
     _, offered = place_call("1", caller=CALLER, **SURVEY_LINE)
-    assert offered.heard[0] == "ask_rating"
+    assert offered.heard == ["nothing_to_rate"]
     assert ratings_of(sessions, applicant) == []
     # … nor defaulted by the sweep.
     give_default_ratings(sessions, utcnow() + timedelta(days=9))

@@ -86,7 +86,8 @@ def test_keys_work_during_the_prompt(post):
     import xml.etree.ElementTree as ET
 
     response = post(
-        "/voice/survey?lang=zh-CN", {"CallSid": "CA" + "1" * 32, "CallStatus": "in-progress"}
+        "/voice/survey?lang=zh-CN",
+        {"CallSid": "CA" + "1" * 32, "CallStatus": "in-progress", "DialCallStatus": "completed"},
     )
     assert twiml_verbs(response) == ["Gather", "Play"]
     gather = ET.fromstring(response.get_data()).find("Gather")
@@ -128,8 +129,13 @@ def test_caller_already_gone_is_recorded_with_an_empty_response(post, sessions):
 
 
 def test_dedicated_survey_number_without_dial_works(place_call, sessions):
-    script, _ = place_call("2", dial_status=None, agent=None, dept=None, tickets=())
-    assert stored_call(sessions, script.call_sid).rating.level == "satisfied"
+    earlier, _ = place_call("hangup", caller="+8613800001111")
+    script, outcome = place_call(
+        "1,2", caller="+8613800001111", dial_status=None, agent=None, dept=None, tickets=()
+    )
+    assert outcome.heard[0] == "later_offer"
+    assert stored_call(sessions, earlier.call_sid).rating.level == "satisfied"
+    assert stored_call(sessions, script.call_sid).rating is None  # it rates the real call
 
 
 def test_unknown_language_falls_back_to_the_default_pack(place_call, sessions):
@@ -187,6 +193,7 @@ def test_missing_audio_falls_back_to_spoken_text(post, monkeypatch):
     import prompts
 
     monkeypatch.setattr(prompts, "audio_path", lambda lang, name: None)
-    response = post("/voice/survey", {"CallSid": "CA" + "4" * 32, "CallStatus": "in-progress"})
+    form = {"CallSid": "CA" + "4" * 32, "CallStatus": "in-progress", "DialCallStatus": "completed"}
+    response = post("/voice/survey", form)
     assert twiml_verbs(response) == ["Gather", "Say"]
     assert "非常满意请按1" in response.get_data(as_text=True)

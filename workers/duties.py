@@ -44,8 +44,8 @@ from storage.models import (
     DISPOSITION_NOT_SERVED,
     DISPOSITION_RATED,
     DISPOSITION_RATED_BY_LINK,
-    KIND_LATER,
     LEVEL_CATEGORY,
+    SERVICE_KINDS,
     Call,
     Callback,
     CallbackEvent,
@@ -102,7 +102,7 @@ def give_default_ratings(factory: sessionmaker[Session], now: datetime, batch: i
                 select(Call.id, Call.call_sid, Call.created_at)
                 .where(
                     Call.disposition.not_in(done),
-                    Call.kind != KIND_LATER,
+                    Call.kind.in_(SERVICE_KINDS),
                     Call.created_at < cutoff,
                     Call.id > last_id,
                     ~exists().where(Rating.call_id == Call.id),

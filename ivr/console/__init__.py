@@ -118,5 +118,6 @@ from ivr.console import (  # noqa: E402, F401
     figures,
     files,
     queue,
+    review,
     spotchecks,
 )

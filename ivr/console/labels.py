@@ -51,6 +51,7 @@ NAMES: dict[str, str] = {
     "hotline": "热线服务（本次来电）",
     "closure": "承办单位办理情况（办结回访）",
     "later": "补充评价来电",
+    "survey_line": "评价专线来电（无待评价服务）",
     # administration
     "user_created": "创建用户",
     "user_changed": "修改用户",

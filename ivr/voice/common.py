@@ -16,9 +16,14 @@ from ivr.extensions import settings
 from ivr.telephony import StepUrls
 from ivr.telephony.web import provider, respond
 from storage.calls import end_survey, log_event, record_rating
-from storage.later import MAX_AGO, rated_call
-from storage.models import DISPOSITION_RATED_BY_LINK, Call
+from storage.later import MAX_AGO, rated_by_default, rated_call, replace_default_rating
+from storage.models import (
+    DISPOSITION_RATED_BY_LINK,
+    KIND_SURVEY_LINE,
+    Call,
+)
 from storage.recordings import find_recording
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +132,11 @@ def apply_step(
 
     A `later` call's rating is stored on the earlier call it rates.
     """
+    if call.kind == KIND_SURVEY_LINE:  # nothing to rate: a stale or replayed URL stores nothing
+        log_event(session, call, "nothing_to_rate", "input ignored")
+        return goodbye(lang, "nothing_to_rate")
     rated = rated_call(session, call)
+    replaceable = rated is not call and rated_by_default(rated)
     if rated.disposition == DISPOSITION_RATED_BY_LINK and (result.rate or result.wait_for_key):
         log_event(session, call, "already_rated", "closed by the linked call's rating")
         return goodbye(lang, "already_rated")
@@ -135,13 +144,23 @@ def apply_step(
         recording = find_recording(session, recording_sid) if recording_sid else None
         if recording is not None and recording.call_id != call.id:
             recording = None
+        spoken_id = recording.id if recording and result.rate_source == "speech" else None
         rating = record_rating(
             session,
             rated,
             result.rate,
             result.rate_source or "dtmf",
-            recording_id=recording.id if recording and result.rate_source == "speech" else None,
+            recording_id=spoken_id,
         )
+        if rating is None and replaceable:  # the caller's own rating replaces the default
+            rating = replace_default_rating(
+                session,
+                rated,
+                result.rate,
+                result.rate_source or "dtmf",
+                utcnow(),
+                recording_id=spoken_id,
+            )
         if rating is None and rated.disposition == DISPOSITION_RATED_BY_LINK:
             log_event(session, call, "already_rated", "closed by the linked call's rating")
             return goodbye(lang, "already_rated")
@@ -153,7 +172,7 @@ def apply_step(
             log.info("call %s rated %s (%s)", rated.call_sid, result.rate, rating.source)
             if recording is not None and request.args.get("heard"):
                 recording.confirmed_level = result.rate  # confirmed by the caller's key
-    elif rated.rating is not None and result.wait_for_key:
+    elif rated.rating is not None and result.wait_for_key and not replaceable:
         return goodbye(lang, "already_rated")
     if result.disposition is not None:
         end_survey(session, call, result.disposition)

@@ -26,7 +26,7 @@ from ivr.voice.common import (
 )
 from storage.calls import CallDetails, end_survey, get_or_create_call, log_event
 from storage.db import transaction
-from storage.later import days_ago, offer_later_rating, rated_call
+from storage.later import days_ago, offer_later_rating, rated_by_default, rated_call
 from storage.links import link_call
 from storage.models import (
     DISPOSITION_HUNG_UP,
@@ -34,6 +34,7 @@ from storage.models import (
     DISPOSITION_RATED_BY_LINK,
     KIND_CLOSURE,
     KIND_HOTLINE,
+    KIND_SURVEY_LINE,
     Call,
 )
 from storage.privacy import mask_number
@@ -84,8 +85,14 @@ def survey() -> Response:
         dial_call_status=inbound.dial_status,
     )
     # A call straight to the survey line: nothing names a service, no agent leg ended.
-    names_service = details.agent or details.dept or details.tickets
-    survey_line = inbound.dial_status is None and not names_service
+    # (A call the API moved into the survey carries `moved=1`: it is the service itself.)
+    survey_line = inbound.dial_status is None and not (
+        details.agent
+        or details.dept
+        or details.tickets
+        or field("linked")
+        or request.args.get("moved")
+    )
     now = utcnow()
     with transaction(db_sessions()) as session:
         call = get_or_create_call(session, call_sid, details)
@@ -111,8 +118,13 @@ def _begin(session: Session, call: Call, lang: str, survey_line: bool, now: date
         return respond(provider().nothing())
     if survey_line and call.kind == KIND_HOTLINE and call.rating is None:
         offer_later_rating(session, call, now)
+    if call.kind == KIND_SURVEY_LINE:
+        return goodbye(lang, "nothing_to_rate")
     rated = rated_call(session, call)
-    if rated.rating is not None or rated.disposition == DISPOSITION_RATED_BY_LINK:
+    replaceable = rated is not call and rated_by_default(rated)
+    if (rated.rating is not None and not replaceable) or (
+        rated.disposition == DISPOSITION_RATED_BY_LINK
+    ):
         log_event(session, call, "already_rated")
         return goodbye(lang, "already_rated")
     ago = days_ago(rated, now) if rated is not call else None

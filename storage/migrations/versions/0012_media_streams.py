@@ -1,7 +1,7 @@
 """media streams: one row per bidirectional stream of a survey question
 
 Revision ID: 0012
-Revises: 0005
+Revises: 0007 (0005 on its branch; re-chained when main was merged)
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0012"
-down_revision: str | None = "0005"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
