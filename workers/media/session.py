@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import time
@@ -252,5 +253,7 @@ class StreamSession:
             self.finisher = asyncio.create_task(self._finish_speech())
 
     async def _send(self, message: dict) -> None:
+        """Send to Twilio; a caller already gone hears nothing, and what they did counts."""
         message["streamSid"] = self.stream_sid
-        await self.ws.send(json.dumps(message))
+        with contextlib.suppress(ConnectionClosed):
+            await self.ws.send(json.dumps(message))
