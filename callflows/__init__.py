@@ -18,9 +18,10 @@ from callflows.engine import (
     SpeechLate,
     Start,
     Step,
+    again,
     step,
 )
-from callflows.loader import load_flow, parse_flow
+from callflows.loader import flow_for_kind, load_flow, parse_flow
 from callflows.vocabulary import LEVEL_CATEGORY, LEVELS, RECORDING_RATING, RECORDING_REASON
 
 __all__ = [
@@ -40,6 +41,8 @@ __all__ = [
     "SpeechLate",
     "Start",
     "Step",
+    "again",
+    "flow_for_kind",
     "load_flow",
     "parse_flow",
     "step",

@@ -170,6 +170,14 @@ def step(flow: Flow, position: Position, event: Event, *, speech: bool = False) 
     return _reask(flow, node, position, event, speech)
 
 
+def again(flow: Flow, position: Position, *, speech: bool = False) -> Step:
+    """The caller's current question asked again as it was (a transport that failed)."""
+    node = flow.nodes.get(position.node)
+    if node is None or node.kind != "ask":
+        return step(flow, position, Start(), speech=speech)
+    return _enter(flow, node.name, position, speech)
+
+
 def _follow_key(flow: Flow, node: Node, route: KeyRoute, position: Position, speech: bool) -> Step:
     if route.rate == HEARD:
         if position.heard is None:  # nothing was heard: a read-back cannot confirm

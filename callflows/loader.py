@@ -7,10 +7,15 @@ from functools import cache
 from pathlib import Path
 
 from callflows.engine import HEARD, Flow, FlowError, KeyRoute, Node
-from callflows.vocabulary import DISPOSITIONS, LEVEL_CATEGORY
+from callflows.vocabulary import DISPOSITIONS, FLOW_BY_KIND, LEVEL_CATEGORY
 
 FLOWS_DIR = Path(__file__).parent
 KINDS = ("ask", "record", "end")
+
+
+def flow_for_kind(kind: str | None) -> Flow:
+    """The flow a survey of this kind runs (the rating flow by default)."""
+    return load_flow(FLOW_BY_KIND.get(kind or "", "rating"))
 
 
 @cache

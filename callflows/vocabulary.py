@@ -52,6 +52,8 @@ KIND_SURVEY_LINE = "survey_line"  # a call to the survey line that found nothing
 KINDS = (KIND_HOTLINE, KIND_CLOSURE, KIND_LATER, KIND_SURVEY_LINE)
 # Calls that are a service contact (counted in the figures); the others rate nothing themselves.
 SERVICE_KINDS = (KIND_HOTLINE, KIND_CLOSURE)
+# The flow each kind of survey runs (`callflows/<name>.toml`); others run "rating".
+FLOW_BY_KIND = {KIND_CLOSURE: "closure", KIND_LATER: "later"}
 
 # What a recording is for (`Recording.purpose`; also what a step listens for).
 RECORDING_RATING = "rating"  # the spoken answer to the rating question

@@ -186,6 +186,28 @@ def worker() -> None:
 
 
 @main.command()
+@click.option("--host", default=None, help="Address to listen on (default: MEDIA_HOST).")
+@click.option("--port", default=None, type=int, help="Port (default: MEDIA_PORT).")
+@click.option(
+    "--capacity",
+    default=None,
+    type=int,
+    help="Streams served at once, more are refused and fall back (default: MEDIA_MAX_STREAMS).",
+)
+@click.option("--threads", default=None, type=int, help="Decoding threads (MEDIA_THREADS).")
+def media(host: str | None, port: int | None, capacity: int | None, threads: int | None) -> None:
+    """Serve Twilio media streams (the Procfile's `media`): live spoken ratings."""
+    from workers.media.server import main as serve_media
+
+    current = settings()
+    host = host or current.media_host
+    port = port or current.media_port
+    capacity = capacity or current.media_max_streams
+    threads = threads or current.media_threads
+    serve_media(host, port, capacity, threads)
+
+
+@main.command()
 @click.option("--interval", default=60.0, show_default=True, help="Seconds between sweeps.")
 def cron(interval: float) -> None:
     """Run the sweep on a schedule (the Procfile's `cron`)."""
@@ -241,6 +263,17 @@ def flow_diagram(name: str) -> None:
     show_default=True,
     help="Loopback port serving the spoken recording (list it in RECORDING_HOSTS).",
 )
+@click.option(
+    "--stream",
+    is_flag=True,
+    help="Expect the question on a media stream: --say is sent as 20 ms frames in real time.",
+)
+@click.option("--barge-in", is_flag=True, help="With --stream: speak 1 s into the prompt.")
+@click.option(
+    "--playback",
+    type=click.Path(dir_okay=False),
+    help="With --stream: write what the caller heard on the stream to this WAV file.",
+)
 @click.option("--url", default=None, help="PUBLIC_BASE_URL the requests are signed for.")
 @click.option("--connect", default=None, help="Send the requests here instead (e.g. a local port).")
 def simulate(
@@ -255,6 +288,9 @@ def simulate(
     linked: str | None,
     say: str | None,
     media_port: int,
+    stream: bool,
+    barge_in: bool,
+    playback: str | None,
     url: str | None,
     connect: str | None,
 ) -> None:
@@ -273,8 +309,10 @@ def simulate(
             "set PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN, or start script/server to make local ones"
         )
     answers = CallScript.parse_answers(keys)
+    if say:
+        answers = [("early:" if stream and barge_in else "") + f"say:{say}", *answers]
     script = CallScript(
-        answers=[f"say:{say}", *answers] if say else answers,
+        answers=answers,
         lang=lang,
         agent=agent or None,
         dept=dept or None,
@@ -300,6 +338,14 @@ def simulate(
     finally:
         if media is not None:
             media.close()
+    if stream:
+        from ivr.simulate_stream import write_playback
+
+        if not outcome.streams:
+            click.echo("the service did not open a media stream (is `ivr media` up?)", err=True)
+            sys.exit(1)
+        if playback:
+            write_playback(outcome.streams, playback)
     if any(status != 200 for status in outcome.statuses):
         sys.exit(1)
 

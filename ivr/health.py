@@ -16,6 +16,7 @@ from ivr.extensions import db_sessions, redis_client
 from storage.files import default_root
 from storage.settings import settings
 from workers.cron import HEARTBEAT_KEY, HEARTBEAT_STALE_S
+from workers.media import availability
 
 bp = Blueprint("health", __name__)
 DEFAULT_MIN_FREE_MB = 200
@@ -42,8 +43,9 @@ def recordings_disk() -> str:
 
 @bp.get("/healthz")
 def healthz():
-    """200 when database, Redis, a worker and the scheduler answer and recordings can be
-    written; 503 naming what fails."""
+    """200 when database, Redis, a worker and the scheduler answer, recordings can be
+    written (and a media process has room, when `MEDIA_STREAM_URL` is set); 503 naming
+    what fails."""
     checks: dict[str, str] = {}
     try:
         with db_sessions()() as session:
@@ -59,8 +61,11 @@ def healthz():
         beat = redis.get(HEARTBEAT_KEY)
         fresh = beat is not None and time.time() - float(beat) < HEARTBEAT_STALE_S
         checks["scheduler"] = "ok" if fresh else "failing: no recent cron heartbeat"
+        if availability.stream_url() is not None:  # live speech configured: media too
+            checks["media"] = availability.health(redis)
     except RedisError as error:
         checks["redis"] = f"failing: {type(error).__name__}"
     checks["recordings"] = recordings_disk()
-    healthy = all(value == "ok" for value in checks.values()) and len(checks) == 5
+    expected = 6 if availability.stream_url() is not None else 5
+    healthy = all(value == "ok" for value in checks.values()) and len(checks) == expected
     return jsonify(status="ok" if healthy else "failing", checks=checks), 200 if healthy else 503

@@ -72,6 +72,7 @@ class CallOutcome:
     statuses: list[int] = field(default_factory=list)
     hung_up_by: str = ""
     transcript: list[str] = field(default_factory=list)
+    streams: list = field(default_factory=list)  # StreamResult of each media stream
     # Recording callbacks Twilio sends right after the request being made.
     pending: list[tuple[str, dict[str, str], CallScript]] = field(default_factory=list, repr=False)
 
@@ -158,6 +159,8 @@ class Simulator:
                 request = self._record(verb, script, answers, outcome)
                 if request != "continue":
                     return request
+            elif verb.tag == "Connect":
+                return self._stream(verb, script, answers, outcome)
         outcome.hung_up_by = "end of TwiML"
         return None, {}
 
@@ -224,6 +227,35 @@ class Simulator:
         if not script.recording_status_first and status_url:
             outcome.pending.append((status_url, status_form, script))  # right after the action
         return verb.get("action"), action_form
+
+    def _stream(self, verb: ET.Element, script: CallScript, answers: list[str], outcome):
+        """`<Connect><Stream>`: the caller on a media stream, then the `<Connect action>`."""
+        from ivr.simulate_stream import run_stream
+
+        stream = verb.find("Stream")
+        params = {p.get("name"): p.get("value") for p in stream.iter("Parameter")}
+        answer = answers.pop(0) if answers else HANG_UP
+        result = run_stream(
+            stream.get("url"),
+            params,
+            script.call_sid,
+            self.account_sid,
+            answer,
+            lambda line: self._say(outcome, line),
+        )
+        outcome.streams.append(result)
+        for name in result.heard:
+            outcome.heard.append(name)
+            self._say(outcome, f"   ▶ {name}: {_prompt_text(script.lang, name)}")
+        key = answer.removeprefix("then-hangup:").removeprefix("early:")
+        if len(key) == 1:
+            outcome.pressed.append(key)
+        elif key.startswith(SAY):
+            outcome.spoken.append(Path(key.removeprefix(SAY)).name)
+        if result.closed_by == "caller":
+            return self._hung_up(outcome, "caller")
+        self._say(outcome, f"   ⇄ stream closed ({result.closed_by})")
+        return verb.get("action"), self._form(script, CallStatus="in-progress")
 
     def _callback(self, url: str | None, form: dict[str, str], script: CallScript, outcome) -> None:
         if not url:

@@ -360,6 +360,7 @@ class CallbackEvent(Base):
 # Reminders, opt-outs and closure surveys live in their own
 # module (imported here so that `Base.metadata` knows them).
 # The supervisors' console (audit trail, figures rollup, spot checks), in their own module.
+import storage.media_streams  # noqa: E402,F401  (its table is registered on Base)
 from storage.models_review import (  # noqa: E402, F401
     Holiday,
     HolidayYear,

@@ -76,6 +76,13 @@ def _whole(low: int, high: int | None = None) -> Callable[[str], int | None]:
     return read
 
 
+def _ws_url(raw: str) -> str | None:
+    value = raw.strip()
+    if value and urlsplit(value).scheme not in ("ws", "wss"):
+        raise ValueError(f"must be a ws:// or wss:// URL, not {raw!r}")
+    return value or None
+
+
 def _zone(raw: str) -> ZoneInfo:
     try:
         return ZoneInfo(raw.strip())
@@ -161,6 +168,12 @@ class Settings:
     web_threads: int = env("WEB_THREADS", _whole(1), 8)
     log_level: str = env("LOG_LEVEL", _log_level, "INFO")
     wallboard_cluster_threshold: int = env("WALLBOARD_CLUSTER_THRESHOLD", _whole(2), 5)
+    media_stream_url: str | None = env("MEDIA_STREAM_URL", _ws_url)
+    media_stream_secret: str | None = env("MEDIA_STREAM_SECRET", repr=False)
+    media_host: str = env("MEDIA_HOST", _text, "0.0.0.0")
+    media_port: int = env("MEDIA_PORT", _whole(1, 65535), 5050)
+    media_max_streams: int = env("MEDIA_MAX_STREAMS", _whole(1), 120)
+    media_threads: int = env("MEDIA_THREADS", _whole(1, 64), 4)
     # `VOSK_MODEL_<LANG>` of every language pack: {"ko-KR": Path(...)}
     vosk_models: dict[str, Path] = field(default_factory=dict, compare=False)
 

@@ -144,6 +144,10 @@ class Telephony(Protocol):
     def pause_and_poll(self, url: str, seconds: int = 1) -> Reply:
         """Keep the caller waiting `seconds`, then ask `url` what to do."""
 
+    def media_stream(self, stream_url: str, parameters: dict[str, str], action_url: str) -> Reply:
+        """Connect the call to our media process at `stream_url` (bidirectional audio,
+        `parameters` handed to it on start); when it closes the stream, ask `action_url`."""
+
     def hang_up(self) -> Reply:
         """End the call now."""
 

@@ -111,6 +111,11 @@ class TwilioTelephony:
 
         return _reply(twiml.render_step(step, base_url, lang, urls))
 
+    def media_stream(self, stream_url: str, parameters: dict[str, str], action_url: str) -> Reply:
+        from ivr.telephony import twiml
+
+        return _reply(twiml.connect_stream(stream_url, parameters, action_url))
+
     def play_and_hang_up(self, base_url: str, lang: str, *names: str) -> Reply:
         from ivr.telephony import twiml
 

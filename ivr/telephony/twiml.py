@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from twilio.twiml.voice_response import Gather, Play, Record, Say, VoiceResponse
+from twilio.twiml.voice_response import Connect, Gather, Play, Record, Say, Stream, VoiceResponse
 
 import prompts
 from callflows import Step
@@ -86,4 +86,17 @@ def pause_and_redirect(url: str, seconds: int = 1) -> VoiceResponse:
     response = VoiceResponse()
     response.pause(length=seconds)
     response.redirect(url, method="POST")
+    return response
+
+
+def connect_stream(stream_url: str, parameters: dict[str, str], action_url: str) -> VoiceResponse:
+    """`<Connect action><Stream url><Parameter/>…</Stream></Connect>`: a bidirectional
+    media stream; Twilio requests `action_url` once the stream is closed."""
+    connect = Connect(action=action_url, method="POST")
+    stream = Stream(url=stream_url)
+    for name, value in parameters.items():
+        stream.parameter(name=name, value=value)
+    connect.append(stream)
+    response = VoiceResponse()
+    response.append(connect)
     return response

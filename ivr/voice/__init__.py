@@ -37,4 +37,4 @@ def _apply_kept_entries() -> None:
     start_drainer(current_app._get_current_object())
 
 
-from ivr.voice import hotline, speech, status, survey  # noqa: E402, F401  (routes on `bp`)
+from ivr.voice import hotline, speech, status, streamed, survey  # noqa: E402, F401  (routes on `bp`)

@@ -11,7 +11,7 @@ from flask import Response, request
 from sqlalchemy.orm import Session
 
 import prompts
-from callflows import LEVELS, Position, Step, load_flow
+from callflows import LEVELS, Position, Step, flow_for_kind
 from ivr.extensions import settings
 from ivr.telephony import StepUrls
 from ivr.telephony.web import provider, respond
@@ -19,8 +19,6 @@ from storage.calls import end_survey, log_event, record_rating
 from storage.later import MAX_AGO, rated_by_default, rated_call, replace_default_rating
 from storage.models import (
     DISPOSITION_RATED_BY_LINK,
-    KIND_CLOSURE,
-    KIND_LATER,
     KIND_SURVEY_LINE,
     Call,
 )
@@ -30,17 +28,13 @@ from storage.types import utcnow
 log = logging.getLogger(__name__)
 
 DEFAULT_LANG = "zh-CN"
-FLOW = "rating"
-# The flow of each kind of survey (`Call.kind`); others run the rating flow.
-FLOW_BY_KIND = {KIND_CLOSURE: "closure", KIND_LATER: "later"}
 MAX_FIELD = 64
 MAX_URL = 2000
 
 
 def flow(call: Call | None = None):
     """The flow of the call's kind of survey (the rating flow by default)."""
-    kind = call.kind if call is not None else None
-    return load_flow(FLOW_BY_KIND.get(kind, FLOW))
+    return flow_for_kind(call.kind if call is not None else None)
 
 
 @cache
@@ -102,8 +96,18 @@ def url_for_step(path: str, lang: str, where: Position, **extra: str | int | Non
     return f"{settings().public_base_url}/voice/survey/{path}?{urlencode(query)}"
 
 
-def answer(lang: str, result: Step, recording_sid: str | None = None) -> Response:
-    """TwiML for `result`, with action URLs that bring the caller back here."""
+def answer(
+    lang: str, result: Step, recording_sid: str | None = None, *, live: bool = True
+) -> Response:
+    """TwiML for `result`, with action URLs that bring the caller back here.
+
+    A question that listens goes over a media stream when one can take it (`live`)."""
+    if live:
+        from ivr.voice.streamed import stream_reply
+
+        streamed = stream_reply(result, lang)
+        if streamed is not None:
+            return respond(streamed)
     where = result.position
     base = settings().public_base_url
     urls = StepUrls(

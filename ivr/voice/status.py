@@ -15,6 +15,7 @@ from storage.calls import CallDetails, end_survey, get_or_create_call, log_event
 from storage.db import DATABASE_UNAVAILABLE, transaction
 from storage.kept import entry as kept_entry
 from storage.models import DISPOSITION_HUNG_UP, DISPOSITION_NOT_SERVED
+from storage.stream_answers import rate_from_last_stream
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ def status() -> Response:
     try:
         with transaction(db_sessions(), WEBHOOK_DB_WAIT_S) as session:
             call = get_or_create_call(session, call_sid, details)
+            if inbound.caller_gone and not inbound.never_answered:
+                rate_from_last_stream(session, call)
             if disposition is not None:
                 end_survey(session, call, disposition)
             log_event(session, call, "status", call_status)

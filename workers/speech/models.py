@@ -46,9 +46,12 @@ log = logging.getLogger(__name__)
 vosk.SetLogLevel(-1)  # Kaldi's own logging goes to stderr; ours says what matters
 
 DECODER_OPTIONS: dict[str, str] = {"frames-per-chunk": "100", "lattice-beam": "6.0"}
+# Live decoding (the media process) keeps the default small chunks: a chunk of 100
+# frames would hold each partial result back by up to a second.
+STREAMING_OPTIONS: dict[str, str] = {"lattice-beam": "6.0"}
 
 _lock = threading.Lock()
-_models: dict[Path, vosk.Model] = {}
+_models: dict[tuple[Path, bool], vosk.Model] = {}
 _unknown: dict[tuple[str, Path], list[str]] = {}
 
 
@@ -63,12 +66,12 @@ def _patched_conf(text: str, options: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _overlay(source: Path) -> Path:
-    """The overlay folder of ``source`` with DECODER_OPTIONS, made if missing."""
+def _overlay(source: Path, options: dict[str, str]) -> Path:
+    """The overlay folder of ``source`` with ``options``, made if missing."""
     conf = source / "conf" / "model.conf"
     if not conf.is_file():
         return source
-    text = _patched_conf(conf.read_text(), DECODER_OPTIONS)
+    text = _patched_conf(conf.read_text(), options)
     digest = hashlib.sha256(f"{source.resolve()}\n{text}".encode()).hexdigest()[:16]
     target = _cache_root() / "vosk-models" / f"{source.name}-{digest}"
     if (target / "conf" / "model.conf").is_file():
@@ -89,9 +92,9 @@ def _overlay(source: Path) -> Path:
     return target
 
 
-def _load(source: Path) -> vosk.Model:
+def _load(source: Path, options: dict[str, str]) -> vosk.Model:
     try:
-        path = _overlay(source)
+        path = _overlay(source, options)
     except (OSError, RuntimeError) as error:  # RuntimeError: no home folder
         log.warning("no decoder overlay for %s (%s): loading it as it is", source, error)
         path = source
@@ -103,16 +106,19 @@ def has_word(model: vosk.Model, word: str) -> bool:
     return model.vosk_model_find_word(word) != -1
 
 
-def load_model(lang: str, root: Path = PROMPTS_DIR) -> vosk.Model:
-    """The model of ``lang``, loaded once per process; checks the pack's vocabulary."""
+def load_model(lang: str, root: Path = PROMPTS_DIR, *, streaming: bool = False) -> vosk.Model:
+    """The model of ``lang``, loaded once per process; checks the pack's vocabulary.
+
+    ``streaming``: with the live decoder settings (:data:`STREAMING_OPTIONS`)."""
     source = model_dir(lang, root)
     if source is None or not (source / "am").is_dir():
         raise LookupError(f"no speech model for {lang} (set {vosk_variable(lang)})")
     source = source.resolve()
     with _lock:
-        model = _models.get(source)
+        options = STREAMING_OPTIONS if streaming else DECODER_OPTIONS
+        model = _models.get((source, streaming))
         if model is None:
-            model = _models[source] = _load(source)
+            model = _models[source, streaming] = _load(source, options)
         if (lang, root) not in _unknown:
             pack = load_speech_pack(lang, root)
             missing = [w for w in pack.vocabulary() if not has_word(model, w)]

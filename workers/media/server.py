@@ -1,0 +1,165 @@
+"""The `media` process: a WebSocket server for Twilio's bidirectional media streams.
+
+Built on `websockets` (asyncio): a maintained, dependency-free implementation of RFC
+6455 with back-pressure, keep-alive pings, size limits and a plain-HTTP hook that
+serves `/healthz` on the same port. One event loop holds every stream; the blocking
+work (Vosk, the database, the recordings store) runs in a small thread pool
+(`MEDIA_THREADS`), so the loop never waits on it. One Vosk model per process is shared
+by every stream (each stream has its own recogniser).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import http
+import logging
+import os
+import signal
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.http11 import Request, Response
+
+from prompts.speech import load_speech_pack, speech_languages
+from storage.db import database_url, make_engine, make_session_factory
+from workers.context import connect_redis
+from workers.media import availability
+from workers.media.listener import Listener
+from workers.media.session import StreamSession
+from workers.queues import send_after_commit
+from workers.speech.models import has_word, load_model
+from workers.speech.recognize import thresholds
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 64 * 1024  # Twilio's inbound frames are about 300 bytes
+URGENT_THREADS = 2
+
+
+class Hub:
+    """What every stream of this process shares: models, thread pool, database, places."""
+
+    def __init__(self, capacity: int, threads: int) -> None:
+        self.capacity = capacity
+        self.open_streams = 0
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="media")
+        # Finishing an answer and storing a decision never wait behind other streams'
+        # decoding: the caller is waiting for exactly that.
+        self.urgent = ThreadPoolExecutor(URGENT_THREADS, thread_name_prefix="media-decide")
+        redis = connect_redis()
+
+        def send_jobs(jobs) -> None:  # a rating stored here queues its jobs, as the web's
+            send_after_commit(self.sessions, redis, jobs)
+
+        self.sessions = make_session_factory(make_engine(database_url()), send_jobs)
+        self.grammars: dict[str, str] = {}
+        self.decisions = 0
+
+    def load(self) -> list[str]:
+        """Load the model of every language with speech (once, before serving)."""
+        langs = speech_languages()
+        for lang in langs:
+            model = load_model(lang, streaming=True)
+            extra = ("[unk]",) if has_word(model, "[unk]") else ()
+            self.grammars[lang] = load_speech_pack(lang).grammar(extra)
+        return langs
+
+    def listener(self, lang: str) -> Listener:
+        model = load_model(lang, streaming=True)
+        return Listener(model, load_speech_pack(lang), self.grammars[lang], thresholds(lang))
+
+    async def blocking(self, function, *args):
+        """Run a blocking function in the pool."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, functools.partial(function, *args))
+
+    async def urgently(self, function, *args):
+        """Run a blocking function in the pool kept for decisions."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.urgent, functools.partial(function, *args))
+
+    def take_place(self) -> bool:
+        if self.open_streams >= self.capacity:
+            return False
+        self.open_streams += 1
+        return True
+
+    def give_place(self) -> None:
+        self.open_streams = max(0, self.open_streams - 1)
+
+    def decided(self, session: StreamSession, heard) -> None:
+        self.decisions += 1
+        if heard is not None and session.last_voice_at:
+            start = session.last_voice_at
+            steps = {"end found": session.end_heard_at, **session.marks, "stored": time.time()}
+            log.info(
+                "stream %s: after the last voiced frame, %s",
+                session.stream_sid,
+                ", ".join(f"{name} {(at - start) * 1000:.0f} ms" for name, at in steps.items()),
+            )
+
+
+def _health(hub: Hub):
+    def process_request(connection: ServerConnection, request: Request) -> Response | None:
+        if request.path == "/healthz":
+            full = hub.open_streams >= hub.capacity
+            status = http.HTTPStatus.SERVICE_UNAVAILABLE if full else http.HTTPStatus.OK
+            body = f"streams {hub.open_streams}/{hub.capacity}\n"
+            return connection.respond(status, body)
+        return None
+
+    return process_request
+
+
+async def _heartbeat(hub: Hub, name: str, stop: asyncio.Event) -> None:
+    redis = connect_redis()
+    try:
+        while not stop.is_set():
+            try:
+                await hub.blocking(availability.beat, redis, name, hub.open_streams, hub.capacity)
+            except Exception as error:  # Redis down: the web falls back by itself
+                log.warning("media heartbeat not written: %s", type(error).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), availability.HEARTBEAT_EVERY_S)
+    finally:
+        with contextlib.suppress(Exception):
+            availability.leave(redis, name)
+
+
+async def serve_forever(host: str, port: int, capacity: int, threads: int) -> None:
+    """Serve streams on `host:port` until SIGTERM or SIGINT."""
+    hub = Hub(capacity, threads)
+    started = time.perf_counter()
+    langs = hub.load()
+    log.info("media: models of %s loaded in %.1f s", langs, time.perf_counter() - started)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    async def handler(ws: ServerConnection) -> None:
+        await StreamSession(ws, hub).run()
+
+    name = f"{socket.gethostname()}:{os.getpid()}:{port}"
+    async with serve(
+        handler,
+        host,
+        port,
+        process_request=_health(hub),
+        max_size=MAX_MESSAGE_BYTES,
+        ping_interval=None,  # Twilio does not answer our pings; its frames keep it alive
+    ):
+        log.info("media: listening on ws://%s:%d (capacity %d)", host, port, capacity)
+        beat = asyncio.create_task(_heartbeat(hub, name, stop))
+        await stop.wait()
+        await beat
+    hub.pool.shutdown(wait=False, cancel_futures=True)
+    hub.urgent.shutdown(wait=False, cancel_futures=True)
+
+
+def main(host: str, port: int, capacity: int, threads: int) -> None:
+    asyncio.run(serve_forever(host, port, capacity, threads))
