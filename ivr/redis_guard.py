@@ -56,7 +56,16 @@ class Breaker:
             log.warning("redis failed (%s): not tried for %.0f s", what, self.open_s)
 
 
-BREAKER = Breaker()
+_BREAKERS: dict[str, Breaker] = {}
+_BREAKERS_LOCK = threading.Lock()
+
+
+def breaker() -> Breaker:
+    """The breaker of the app's Redis (one per Redis URL: another server's failure, such as
+    a test's dead address, does not stop this one)."""
+    url = settings().redis_url
+    with _BREAKERS_LOCK:
+        return _BREAKERS.setdefault(url, Breaker())
 
 
 def request_redis() -> Redis:
@@ -78,11 +87,11 @@ def send_jobs_guarded(jobs: Sequence[tuple[int, str]]) -> int:
     Jobs not sent stay in the outbox for the sweep (and are never lost)."""
     if not jobs:
         return 0
-    breaker = BREAKER  # (looked up at call time: tests give each app a fresh one)
-    if not breaker.allows():
+    guard = breaker()
+    if not guard.allows():
         log.info("redis breaker open: %d job(s) left for the sweep", len(jobs))
         return 0
     sent = send_after_commit(db_sessions(), request_redis(), jobs)
     if sent < len(jobs):
-        breaker.failed("sending jobs")
+        guard.failed("sending jobs")
     return sent

@@ -65,17 +65,18 @@ def flush(app: Flask) -> bool:
     counts, sums = TALLY.take()
     if not counts:
         return True
-    if not redis_guard.BREAKER.allows():
-        TALLY.put_back(counts, sums)
-        return False
-    try:
-        with app.app_context():
+    with app.app_context():
+        guard = redis_guard.breaker()
+        if not guard.allows():
+            TALLY.put_back(counts, sums)
+            return False
+        try:
             metrics_store.add_many(redis_guard.request_redis(), counts, sums)
-        return True
-    except RedisError as error:
-        redis_guard.BREAKER.failed(f"writing timings: {error}")
-        TALLY.put_back(counts, sums)
-        return False
+            return True
+        except RedisError as error:
+            guard.failed(f"writing timings: {error}")
+            TALLY.put_back(counts, sums)
+            return False
 
 
 def start_flusher(app: Flask) -> None:

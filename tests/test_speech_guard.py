@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 from speech_fixtures import corpus_module, ko_model  # noqa: F401  (fixtures)
-from workers.speech.packs import load_speech_pack
 
+from prompts.speech import load_speech_pack
 from workers.speech import recognize_rating
 from workers.speech.recognize import Thresholds, decide, free_pass_agrees
 
