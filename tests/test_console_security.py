@@ -152,13 +152,14 @@ def _login_form(base: str) -> tuple[requests.Session, str]:
 
 
 @pytest.fixture
-def http_server(env, people):
+def http_server(env, people, monkeypatch):
     """The app on a loopback HTTP server (cookies not marked Secure, as in development)."""
     from werkzeug.serving import make_server
 
     from ivr import create_app
 
-    app = create_app({"public_base_url": "http://127.0.0.1"})
+    monkeypatch.setenv("PUBLIC_BASE_URL", "http://127.0.0.1")
+    app = create_app()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
