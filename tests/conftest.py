@@ -25,6 +25,15 @@ AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 BASE_URL = "https://ivr.example.test"
 
 
+@pytest.fixture(autouse=True)
+def fresh_redis_breakers(monkeypatch):
+    """Each test starts with closed Redis breakers: one test's hung or killed Redis must
+    not leave the next test's webhooks skipping Redis (the breaker is per process)."""
+    from ivr import redis_guard
+
+    monkeypatch.setattr(redis_guard, "_BREAKERS", {})
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

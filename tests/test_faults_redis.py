@@ -24,6 +24,7 @@ from ivr.cli import main
 from ivr.simulate import CallScript, Simulator
 from ivr.simulate_http import http_transport
 from storage.models import Callback, Escalation, Notification, OutboxJob, Rating
+from storage.outbox import PUSH_CALL_UPDATE, PUSH_NOTIFICATION
 from storage.types import utcnow
 from tests.conftest import AUTH_TOKEN, BASE_URL
 from tests.fault_report import report_fault
@@ -166,24 +167,26 @@ def test_flushall_the_sweep_resends_every_pending_job_and_repeats_no_duty(
     silent = [CallScript(answers=["silence", "silence", "silence"]) for _ in range(3)]
     for script in rated + silent:
         twilio.call(script)
-    assert len(_outbox(sessions)) == 4 and all(job.enqueued_at for job in _outbox(sessions))
+    # a push per rating, and each 差评's announcement to its department
+    assert len(_outbox(sessions)) == 6 and all(job.enqueued_at for job in _outbox(sessions))
 
     Redis.from_url(own_redis.url).flushall()  # every queued job is gone
-    assert "jobs sent: 4" in _sweep(), "sent again at once, not five minutes later"
+    assert "jobs sent: 6" in _sweep(), "sent again at once, not five minutes later"
     _run_workers(own_redis.url)
     assert receiver.pushes == {script.call_sid: 1 for script in rated}
 
     week_later = (utcnow() + timedelta(days=8)).isoformat()
     first = _sweep("--now", week_later)
     assert "default ratings: 3; callbacks marked overdue: 2;" in first
-    assert "escalation notifications: 4" in first  # 2 callbacks x (head + supervisor)
+    # 2 callbacks x (head + supervisor, and the department told its step is overdue)
+    assert "escalation notifications: 6" in first
     Redis.from_url(own_redis.url).flushall()
     again = _sweep("--now", week_later)
     assert "default ratings: 0; callbacks marked overdue: 0;" in again
     assert "escalation notifications: 0" in again
     _run_workers(own_redis.url)
     assert count(sessions, Rating) == 7 and count(sessions, Escalation) == 2
-    assert count(sessions, Notification) == 4
+    assert count(sessions, Notification) == 8  # the 6 above and 2 announcements of a new 差评
     assert all(job.done_at is not None for job in _outbox(sessions))
     assert receiver.pushes == _expected_pushes(sessions), "one push per job, none twice"
     bad = [script.call_sid for script in rated if script.answers[0] in "45"]
@@ -192,7 +195,8 @@ def test_flushall_the_sweep_resends_every_pending_job_and_repeats_no_duty(
 
 def _expected_pushes(sessions) -> Counter[str]:
     """One push per push job: a call's update, or a notification."""
-    jobs = _outbox(sessions)
+    pushes = (PUSH_CALL_UPDATE, PUSH_NOTIFICATION)  # not announcements or SMS deliveries
+    jobs = [job for job in _outbox(sessions) if job.func in pushes]
     return Counter(
         job.args.get("call_sid") or f"notification:{job.args['notification_id']}" for job in jobs
     )
