@@ -149,7 +149,8 @@ def test_postgres_table_locked_the_caller_hears_busy_not_dead_air(pg_app):
     assert _until(lambda: count(sessions, Rating) == 1), "stored once the lock is gone"
     response, _ = _press(client, call_sid)
     assert "thanks_bad" in response.get_data(as_text=True)
-    assert count(sessions, Rating) == 1 and count(sessions, OutboxJob) == 1
+    # once: the push and the department's announcement of the 差评
+    assert count(sessions, Rating) == 1 and count(sessions, OutboxJob) == 2
 
 
 def test_postgres_restart_between_and_during_calls(pg_app, postgres):
@@ -170,4 +171,4 @@ def test_postgres_restart_between_and_during_calls(pg_app, postgres):
     response, _ = _press(client, down_sid)
     assert "thanks_bad" in response.get_data(as_text=True), "pooled connections renewed"
     assert count(sessions, Rating) == 2 and count(sessions, Callback) == 1
-    assert count(sessions, OutboxJob) == 2
+    assert count(sessions, OutboxJob) == 3  # a push each, and the 差评's announcement
