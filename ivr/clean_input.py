@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Request
+from flask import Flask, Request, abort, request
 from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
 
 from storage.text_safety import has_control, strip_control
@@ -63,4 +63,12 @@ class CleanRequest(Request):
 
 
 def clean_requests(app: Flask) -> None:
+    """Clean every request's parameters; a path part with control characters is a 404."""
     app.request_class = CleanRequest
+
+    @app.url_value_preprocessor
+    def _refuse_control_in_path(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        # Such a part names no record (PostgreSQL cannot even compare a NUL).
+        if values and any(isinstance(v, str) and has_control(v) for v in values.values()):
+            log.warning("a path with control characters was refused: %r", request.path[:80])
+            abort(404)
