@@ -106,7 +106,8 @@ def test_an_unknown_call_is_404(client, token):
 def test_ids_no_database_can_hold_are_refused_not_crashed_on(client, token):
     """A NUL or an overlong id (PostgreSQL text cannot hold NUL) is a clear 4xx, not a 500."""
     headers = {"Authorization": f"Bearer {token}"}
-    assert client.get("/api/v1/calls/CA%00x", headers=headers).status_code == 404
+    refused = client.get("/api/v1/calls/CA%00x", headers=headers)
+    assert refused.status_code == 404 and refused.is_json, "the API answers in JSON"
     assert client.get("/api/v1/calls/" + "C" * 65, headers=headers).status_code == 404
     response = client.get(f"/api/v1/calls?ticket={'T' * 65}", headers=headers)
     assert response.status_code == 400 and response.json["error"] == "ticket is malformed"

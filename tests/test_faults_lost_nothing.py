@@ -134,6 +134,35 @@ def _start_web(port: int) -> subprocess.Popen:
     raise RuntimeError("web did not start")
 
 
+def _wait_group_gone(group: int, timeout_s: float = 10.0) -> None:
+    """Wait until no live process of ``group`` holds its files (a killed worker busy in
+    fsync dies a moment after its master); zombies are not waited for."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        alive = [
+            pid
+            for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
+            if _group_of(pid) == group and _state_of(pid) not in ("Z", None)
+        ]
+        if not alive:
+            return
+        time.sleep(0.05)
+
+
+def _group_of(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
+
+
+def _state_of(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return None
+
+
 @pytest.mark.slow
 def test_web_killed_after_keeping_keys_the_sweep_stores_them(env, database_url, sessions):
     """Keys kept while the database is locked; the web process is killed (SIGKILL)
@@ -148,6 +177,7 @@ def test_web_killed_after_keeping_keys_the_sweep_stores_them(env, database_url, 
                 outcomes = list(pool.map(simulator.call, scripts))
             os.killpg(web.pid, signal.SIGKILL)  # master and worker, with their threads
             web.wait(10)
+            _wait_group_gone(web.pid)
     finally:
         if web.poll() is None:
             os.killpg(web.pid, signal.SIGKILL)

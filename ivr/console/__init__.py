@@ -11,7 +11,7 @@ import logging
 import secrets
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, generate_csrf
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
@@ -109,6 +109,10 @@ def _app_error(error: Exception) -> Any:
     """Unknown pages (and crashes) outside the console's routes, in the console's layout;
     the machine interfaces (API, webhooks, metrics) keep their own answers."""
     status = error.code if isinstance(error, HTTPException) and error.code else 500
+    if request.path.startswith("/api/"):
+        # the API answers every error in JSON, even one raised before its blueprint's
+        description = error.description if isinstance(error, HTTPException) else None
+        return jsonify(error=description or "internal error"), status
     if request.path.startswith(MACHINE_PATHS):
         return error if isinstance(error, HTTPException) else ("", 500)
     if isinstance(getattr(error, "original_exception", None), RedisError):
