@@ -30,12 +30,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: the project's packages sit next to bench/
 
 from bench.services import redis_server  # noqa: E402
+from storage.access.users import create_department, create_user  # noqa: E402
 from storage.db import make_engine, make_session_factory, transaction  # noqa: E402
-from storage.figures_rollup import refresh  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
+from storage.reports.figures_rollup import refresh  # noqa: E402
 from storage.seed import SeedPlan, seed_calls  # noqa: E402
 from storage.types import utcnow  # noqa: E402
-from storage.users import create_department, create_user  # noqa: E402
 
 PASSWORD = "bench-password-123"
 DEPARTMENTS = (

@@ -4,7 +4,7 @@ What it measures
     A freshly migrated SQLite file (or `--database-url`, an empty database) is seeded
     with N calls spread over the last 365 days (`storage.seed`: ratings by key, speech
     and default, bad ratings' callbacks in every state, about 5 % of them not adopted),
-    and the daily rollup is built once (`storage.figures_rollup.refresh`, what the
+    and the daily rollup is built once (`storage.reports.figures_rollup.refresh`, what the
     sweep and the page do). Then, through the real app and a logged-in supervisor
     (Flask's test client, no network), each page is requested `--repeat` times and the
     median time printed:
@@ -39,15 +39,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: the project's packages sit next to bench/
 
 from bench.services import redis_server  # noqa: E402
-from storage.calls import CallDetails, get_or_create_call, record_rating  # noqa: E402
+from storage.access.users import create_user, find_user  # noqa: E402
 from storage.db import make_engine, make_session_factory, transaction  # noqa: E402
-from storage.deadlines import local_day  # noqa: E402
-from storage.figures_rollup import refresh  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Call  # noqa: E402
+from storage.records.calls import CallDetails, get_or_create_call, record_rating  # noqa: E402
+from storage.reports.figures_rollup import refresh  # noqa: E402
 from storage.seed import SeedPlan, seed_calls  # noqa: E402
 from storage.types import utcnow  # noqa: E402
-from storage.users import create_user, find_user  # noqa: E402
+from storage.workflow.deadlines import local_day  # noqa: E402
 
 PASSWORD = "bench-password-123"
 LIMIT_S = 1.0

@@ -49,11 +49,11 @@ from sqlalchemy import func, select  # noqa: E402
 from timing import percentile  # noqa: E402
 
 from ivr.simulate_media import MediaHost  # noqa: E402
-from storage.calls import CallDetails, get_or_create_call  # noqa: E402
 from storage.db import make_engine, make_session_factory, transaction  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import RECORDING_RATING, OutboxJob, Recording  # noqa: E402
-from storage.recordings import note_recording  # noqa: E402
+from storage.records.calls import CallDetails, get_or_create_call  # noqa: E402
+from storage.records.recordings import note_recording  # noqa: E402
 
 LANG = "ko-KR"
 LEVEL = "very_satisfied"
@@ -136,7 +136,7 @@ def phases_in_process(ids: list[int]) -> dict[str, list[float]]:
     """Run the jobs here (as the worker would), timing each phase."""
     import vosk
 
-    from storage.files import LocalFileStore
+    from storage.records.files import LocalFileStore
     from workers import recordings, runner
     from workers.speech import recognize
 

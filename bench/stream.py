@@ -65,9 +65,9 @@ from ivr.simulate_http import http_transport  # noqa: E402
 from ivr.simulate_media import MediaHost  # noqa: E402
 from prompts.speech import load_speech_pack  # noqa: E402
 from storage.db import make_engine, make_session_factory  # noqa: E402
-from storage.media_streams import MediaStream  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Call, Rating, Recording  # noqa: E402
+from storage.records.media_streams import MediaStream  # noqa: E402
 from tests.postgres_cluster import PostgresCluster  # noqa: E402
 from workers.media import availability  # noqa: E402
 

@@ -15,12 +15,12 @@ from werkzeug.exceptions import HTTPException
 
 from callflows.vocabulary import CALLBACK_STATES
 from ivr.extensions import db_sessions
-from storage.calls import find_call
-from storage.clocks import current_step
+from storage.access.tokens import check_token
 from storage.db import transaction
 from storage.models import Call, Callback, CallTicket
-from storage.serialize import call_to_dict, iso
-from storage.tokens import check_token
+from storage.records.calls import find_call
+from storage.reports.serialize import call_to_dict, iso
+from storage.workflow.clocks import current_step
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -18,11 +18,11 @@ import prompts
 from ivr.api import bp, error, token_required
 from ivr.extensions import db_sessions, settings
 from ivr.telephony import NotConfigured, ProviderRefused, provider
-from storage import closures
-from storage.calls import CallDetails, find_call, get_or_create_call, log_event
+from storage.access.privacy import mask_number
 from storage.db import transaction
 from storage.models import DISPOSITION_IN_PROGRESS, DISPOSITION_RATED_BY_LINK, KIND_CLOSURE
-from storage.privacy import mask_number
+from storage.records import closures
+from storage.records.calls import CallDetails, find_call, get_or_create_call, log_event
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)

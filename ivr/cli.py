@@ -48,7 +48,7 @@ def token() -> None:
 @click.argument("name")
 def token_create(name: str) -> None:
     """Create an API token and print it, alone, on standard output."""
-    from storage.tokens import create_token
+    from storage.access.tokens import create_token
 
     with _database_session() as session:
         secret = create_token(session, name[:64])
@@ -81,7 +81,7 @@ def user() -> None:
 @click.option("--phone", default=None, help="Mobile number for SMS notifications (E.164).")
 def user_create(name: str, role: str, dept: str | None, phone: str | None) -> None:
     """Create a console user, reading the password from standard input."""
-    from storage.users import UserError, check_password, create_user
+    from storage.access.users import UserError, check_password, create_user
 
     password = _read_password()
     try:
@@ -103,7 +103,7 @@ def dept() -> None:
 @click.argument("name")
 def dept_create(code: str, name: str) -> None:
     """Create a department."""
-    from storage.users import UserError, create_department
+    from storage.access.users import UserError, create_department
 
     try:
         with _database_session() as session:
@@ -118,7 +118,7 @@ def dept_create(code: str, name: str) -> None:
 @click.argument("username")
 def dept_set_head(code: str, username: str) -> None:
     """Make USERNAME the head of department CODE (escalations go to the head)."""
-    from storage.users import UserError, set_department_head
+    from storage.access.users import UserError, set_department_head
 
     try:
         with _database_session() as session:
@@ -162,7 +162,7 @@ def figures() -> None:
 @figures.command("rebuild")
 def figures_rebuild() -> None:
     """Recompute every day of the rollup (after changes dated in the past)."""
-    from storage.figures_rollup import rebuild
+    from storage.reports.figures_rollup import rebuild
     from workers.context import session_factory
 
     days = rebuild(session_factory())

@@ -10,7 +10,7 @@ from ivr.cli import _database_session, _read_password, token, user
 
 
 def _local(when: datetime | None) -> str:
-    from storage.deadlines import hotline_tz
+    from storage.workflow.deadlines import hotline_tz
 
     return when.astimezone(hotline_tz()).strftime("%Y-%m-%d %H:%M") if when else "-"
 
@@ -37,7 +37,7 @@ def token_list() -> None:
 @click.argument("name")
 def token_revoke(name: str) -> None:
     """Revoke every live token called NAME: the API refuses it from the next request."""
-    from storage.tokens import revoke_tokens
+    from storage.access.tokens import revoke_tokens
 
     with _database_session() as session:
         count = revoke_tokens(session, name)
@@ -51,7 +51,7 @@ def token_revoke(name: str) -> None:
 def user_set_password(name: str) -> None:
     """Set a user's password (read from standard input) and end all their sessions."""
     from ivr.console.sessions import revoke_user_sessions
-    from storage.users import UserError, find_user, set_password
+    from storage.access.users import UserError, find_user, set_password
     from workers.context import connect_redis
 
     password = _read_password()

@@ -20,8 +20,8 @@ def agent() -> None:
 @click.option("--dept", default=None, help="Department code the agent belongs to.")
 def agent_create(code: str, name: str, dept: str | None) -> None:
     """Create an agent, or rename it (and move it to --dept) when CODE exists."""
+    from storage.access.users import UserError
     from storage.names import save_agent
-    from storage.users import UserError
 
     try:
         with _database_session() as session:
@@ -35,8 +35,8 @@ def agent_create(code: str, name: str, dept: str | None) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def agent_import(path: Path) -> None:
     """Create or update the agents of a CSV file `code,name[,dept]` (UTF-8), all or none."""
+    from storage.access.users import UserError
     from storage.names import import_agents, read_agent_csv
-    from storage.users import UserError
 
     try:
         rows = read_agent_csv(path.read_text(encoding="utf-8-sig"))

@@ -1,4 +1,4 @@
-"""`ivr holidays …`: the State Council's yearly holiday notice (storage/holidays.py)."""
+"""`ivr holidays …`: the State Council's yearly holiday notice (storage/workflow/holidays.py)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ def holidays() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def holidays_import(path: Path) -> None:
     """Import one year's notice from FILE (TOML) and recount open working-day deadlines."""
-    from storage.deadline_recompute import recompute_open_deadlines
-    from storage.holidays import NoticeError, import_notice, parse_notice
     from storage.types import utcnow
+    from storage.workflow.deadline_recompute import recompute_open_deadlines
+    from storage.workflow.holidays import NoticeError, import_notice, parse_notice
     from workers.context import session_factory
 
     try:
@@ -48,9 +48,9 @@ def holidays_import(path: Path) -> None:
 @holidays.command("status")
 def holidays_status() -> None:
     """Print the covered range and whether next year's notice is due."""
-    from storage.deadlines import hotline_tz
-    from storage.holidays import coverage
     from storage.types import utcnow
+    from storage.workflow.deadlines import hotline_tz
+    from storage.workflow.holidays import coverage
     from workers.context import session_factory
 
     with session_factory()() as session:

@@ -13,7 +13,7 @@ from rq import Worker
 from sqlalchemy import text
 
 from ivr.extensions import db_sessions, redis_client
-from storage.files import default_root
+from storage.records.files import default_root
 from storage.settings import settings
 from workers.cron import HEARTBEAT_KEY, HEARTBEAT_STALE_S
 from workers.media import availability

@@ -15,10 +15,10 @@ from sqlalchemy import select
 import prompts
 from ivr.extensions import db_sessions
 from ivr.telephony.web import call_request, provider, respond, verified
-from storage import sms
+from storage.access.privacy import mask_number
 from storage.db import transaction
 from storage.models import Call
-from storage.privacy import mask_number
+from storage.records import sms
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)

@@ -203,7 +203,7 @@ class Callback(Base):
     rectify_due_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-    # The workflow (storage/callbacks.py): attempts, verdict, rectification, feedback.
+    # The workflow (storage/workflow/callbacks.py): attempts, verdict, rectification, feedback.
     failed_attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     reached_at: Mapped[datetime | None]
     verdict_at: Mapped[datetime | None]
@@ -213,10 +213,10 @@ class Callback(Base):
     rectify_due_fallback: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     rectify_overdue: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     rectification: Mapped[str | None] = mapped_column(Text)
-    evidence: Mapped[list[str] | None] = mapped_column(JSON)  # file keys (storage/files.py)
+    evidence: Mapped[list[str] | None] = mapped_column(JSON)  # file keys (storage/records/files.py)
     feedback: Mapped[str | None] = mapped_column(String(16))  # the caller's, on the result
     closed_at: Mapped[datetime | None]
-    # The clocks (storage/clocks.py): every deadline counts from `clock_start_at`, the
+    # The clocks (storage/workflow/clocks.py): every deadline counts from `clock_start_at`, the
     # moment the 差评 was forwarded (or the supervisor's reopening); `round` counts reopenings.
     clock_start_at: Mapped[datetime | None]
     contact_due_at: Mapped[datetime | None]  # first contact (1 working day), where configured
@@ -288,7 +288,7 @@ class OutboxJob(Base):
 
 
 class User(Base):
-    """A console user; only a salted hash of the password is kept (storage/users.py)."""
+    """A console user; only a salted hash of the password is kept (storage/access/users.py)."""
 
     __tablename__ = "users"
 
@@ -360,7 +360,7 @@ class CallbackEvent(Base):
 # Reminders, opt-outs and closure surveys live in their own
 # module (imported here so that `Base.metadata` knows them).
 # The supervisors' console (audit trail, figures rollup, spot checks), in their own module.
-import storage.media_streams  # noqa: E402,F401  (its table is registered on Base)
+import storage.records.media_streams  # noqa: E402,F401  (its table is registered on Base)
 from storage.models_review import (  # noqa: E402, F401
     Holiday,
     HolidayYear,

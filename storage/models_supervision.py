@@ -35,7 +35,7 @@ class AuditEntry(Base):
 class FigureDay(Base):
     """Counts of one hotline day for one department and agent ('' when unknown).
 
-    Kept by `storage.figures.refresh`: a day is recomputed from the calls whenever one
+    Kept by `storage.reports.figures.refresh`: a day is recomputed from the calls whenever one
     of its calls changed, so the figures page adds up a few rows per day.
     """
 

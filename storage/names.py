@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.access.users import DEPT_CODE_PATTERN, UserError
 from storage.models import Agent, Department
-from storage.users import DEPT_CODE_PATTERN, UserError
 
 MAX_IMPORT_ROWS = 20_000
 

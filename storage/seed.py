@@ -15,7 +15,6 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from callflows.vocabulary import LEVELS
-from storage.calls import CALLBACK_DUE_AFTER
 from storage.db import transaction
 from storage.models import (
     CALLBACK_CALLED_BACK,
@@ -30,6 +29,7 @@ from storage.models import (
     Callback,
     Rating,
 )
+from storage.records.calls import CALLBACK_DUE_AFTER
 
 LEVEL_WEIGHTS = (45, 25, 12, 10, 8)
 BATCH = 5000

@@ -76,6 +76,26 @@ def _whole(low: int, high: int | None = None) -> Callable[[str], int | None]:
     return read
 
 
+def _number(low: float) -> Callable[[str], float | None]:
+    def read(raw: str) -> float | None:
+        value = raw.strip()
+        if not value:
+            return None
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"must be a number, not {raw!r}") from None
+        if number < low:
+            raise ValueError(f"must be at least {low:g}, not {raw!r}")
+        return number
+
+    return read
+
+
+def _on(raw: str) -> bool:
+    return raw.strip().lower() in ON_WORDS
+
+
 def _ws_url(raw: str) -> str | None:
     value = raw.strip()
     if value and urlsplit(value).scheme not in ("ws", "wss"):
@@ -157,8 +177,16 @@ class Settings:
     deadline_days: str = env("DEADLINE_DAYS", _one_of(NATURAL, WORKING), NATURAL)
     later_rating_days: int = env("LATER_RATING_DAYS", _whole(1, LATER_DAYS_MAX), 15)
     callback_max_attempts: int = env("CALLBACK_MAX_ATTEMPTS", _whole(1), 3)
+    callback_attempt_days: int = env("CALLBACK_ATTEMPT_DAYS", _whole(1), 2)
+    callback_attempt_gap_hours: float = env("CALLBACK_ATTEMPT_GAP_HOURS", _number(0), 2.0)
+    contact_working_days: int | None = env("CONTACT_WORKING_DAYS", _whole(1))
+    notify_sms: bool = env("NOTIFY_SMS", _on, False)
+    notify_webhook_url: str | None = env("NOTIFY_WEBHOOK_URL", _url)
+    notify_webhook_secret: str | None = env("NOTIFY_WEBHOOK_SECRET", repr=False)
+    notify_webhook_format: str = env("NOTIFY_WEBHOOK_FORMAT", _one_of("wecom", "dingtalk"), "wecom")
+    notify_max_attempts: int = env("NOTIFY_MAX_ATTEMPTS", _whole(1), 5)
     survey_number: str | None = env("SURVEY_NUMBER")
-    sms_reminders: bool = env("SMS_REMINDERS", lambda raw: raw.strip().lower() in ON_WORDS, False)
+    sms_reminders: bool = env("SMS_REMINDERS", _on, False)
     hotline_dept: str | None = env("HOTLINE_DEPT")
     recording_retention_days: int | None = env("RECORDING_RETENTION_DAYS", _whole(1))
     trusted_proxies: int = env("TRUSTED_PROXIES", _whole(0, 10), 0)
@@ -208,7 +236,7 @@ class Settings:
 
     def check_pairs(self) -> None:
         """Settings that only work together."""
-        for prefix in ("WORKORDER_WEBHOOK", "MANAGEMENT_WEBHOOK"):
+        for prefix in ("WORKORDER_WEBHOOK", "MANAGEMENT_WEBHOOK", "NOTIFY_WEBHOOK"):
             url = getattr(self, f"{prefix.lower()}_url")
             if url and not getattr(self, f"{prefix.lower()}_secret"):
                 raise SettingsError(f"{prefix}_SECRET must be set with {prefix}_URL")

@@ -224,14 +224,14 @@ def live_server(app):
 
 @functools.cache
 def _cached_password_hash(password: str) -> str:
-    import storage.users
+    import storage.access.users
 
-    return storage.users.generate_password_hash(password, method="scrypt")
+    return storage.access.users.generate_password_hash(password, method="scrypt")
 
 
 @pytest.fixture
 def fast_hashing(monkeypatch):
     """Hash each test password once per session: scrypt is slow by design."""
-    import storage.users
+    import storage.access.users
 
-    monkeypatch.setattr(storage.users, "hash_password", _cached_password_hash)
+    monkeypatch.setattr(storage.access.users, "hash_password", _cached_password_hash)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from storage.calls import CallDetails, get_or_create_call, record_rating
+from storage.access.users import create_department, create_user
 from storage.db import transaction
-from storage.users import create_department, create_user
+from storage.records.calls import CallDetails, get_or_create_call, record_rating
 
 PASSWORD = "password-123"
 

@@ -9,15 +9,15 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from storage import callbacks as wf
-from storage.calls import log_event
+from storage.access.users import create_department, create_user
 from storage.db import transaction
 from storage.models import Call, Callback, User
 from storage.names import save_agent
+from storage.records.calls import log_event
 from storage.seed import SeedPlan, seed_calls
-from storage.spotchecks import draw
 from storage.types import utcnow
-from storage.users import create_department, create_user
+from storage.workflow import callbacks as wf
+from storage.workflow.spotchecks import draw
 from tests.console_helpers import PASSWORD, new_callback
 from tests.supervisor_helpers import spoken_call
 
@@ -87,7 +87,7 @@ def _real_calls(sessions) -> dict[str, int]:
     wf.act(factory, wf.record_verdict, staff, verdict_cb, *verdict, feedback="satisfied")
     with transaction(sessions) as session:
         period_end = utcnow().date()
-        from storage.figures import Period
+        from storage.reports.figures import Period
 
         period = Period(period_end - timedelta(days=40), period_end)
         check = draw(session, boss, period, count=5, seed=7)

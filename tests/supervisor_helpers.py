@@ -7,10 +7,10 @@ import math
 import struct
 import wave
 
-from storage.calls import CallDetails, get_or_create_call, record_rating
 from storage.db import transaction
-from storage.files import file_store
 from storage.models import RECORDING_DONE, RECORDING_RATING, Recording
+from storage.records.calls import CallDetails, get_or_create_call, record_rating
+from storage.records.files import file_store
 
 
 def tone_wav(seconds: float = 1.5, rate: int = 8000) -> bytes:

@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from ivr.cli import main
+from storage.access.users import create_department, create_user
 from storage.db import transaction
 from storage.names import directory
-from storage.users import create_department, create_user
 from tests.console_helpers import PASSWORD, csrf, login
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")

@@ -7,8 +7,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from ivr.cli import main
+from storage.access.tokens import create_token
 from storage.models import ApiToken
-from storage.tokens import create_token
 
 
 @pytest.fixture

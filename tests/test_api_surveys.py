@@ -8,9 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from storage.calls import CallDetails, get_or_create_call, record_rating
+from storage.access.tokens import create_token
 from storage.db import transaction
-from storage.tokens import create_token
+from storage.records.calls import CallDetails, get_or_create_call, record_rating
 from tests.conftest import BASE_URL
 from tests.fake_twilio import ACCOUNT_SID, CALLS, fake_twilio  # noqa: F401
 from tests.helpers import callbacks_of, stored_call

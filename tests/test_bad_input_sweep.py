@@ -17,9 +17,9 @@ from urllib.parse import quote
 
 import pytest
 
+from storage.access.tokens import create_token
+from storage.access.users import create_user
 from storage.db import transaction
-from storage.tokens import create_token
-from storage.users import create_user
 from tests.conftest import BASE_URL, sign
 from tests.console_helpers import PASSWORD, csrf, login, make_people, new_callback
 from tests.supervisor_helpers import spoken_call
@@ -56,9 +56,11 @@ def parameter_names(view) -> set[str]:
     source = inspect.getsource(module)
     if "parse_filter" in source or "read_period" in source:
         import ivr.console.figures
-        import storage.call_search
+        import storage.reports.call_search
 
-        source += inspect.getsource(storage.call_search) + inspect.getsource(ivr.console.figures)
+        source += inspect.getsource(storage.reports.call_search) + inspect.getsource(
+            ivr.console.figures
+        )
     names = {name for pattern in NAME_PATTERNS for name in re.findall(pattern, source)}
     return names | {"date_from", "date_to", "page", "cursor"}
 

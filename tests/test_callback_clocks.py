@@ -15,9 +15,9 @@ import time_machine
 from redis import Redis
 from sqlalchemy import select
 
+from storage.access.users import set_department_head
 from storage.db import transaction
 from storage.models import Callback, CallbackEvent, Escalation
-from storage.users import set_department_head
 from tests.console_helpers import login, make_people, post
 from workers.sweep import sweep
 
@@ -50,7 +50,7 @@ def the_callback(sessions, call_sid: str) -> Callback:
 
 
 def api_callback(client, sessions, call_sid: str) -> dict:
-    from storage.tokens import create_token
+    from storage.access.tokens import create_token
 
     with transaction(sessions) as session:
         token = create_token(session, "test")

@@ -23,9 +23,8 @@ from redis import Redis
 from rq import SimpleWorker
 from sqlalchemy import select
 
+from storage.access.users import create_department, create_user, set_department_head
 from storage.db import transaction
-from storage.figures import Period, figures
-from storage.figures_rollup import refresh
 from storage.models import (
     Callback,
     CallEvent,
@@ -34,8 +33,9 @@ from storage.models import (
     SmsOptOut,
     User,
 )
+from storage.reports.figures import Period, figures
+from storage.reports.figures_rollup import refresh
 from storage.types import utcnow
-from storage.users import create_department, create_user, set_department_head
 from tests.console_helpers import PASSWORD, login, make_people, post
 from tests.fake_twilio import MESSAGES, fake_twilio  # noqa: F401
 from workers.queues import resend_pending
@@ -168,7 +168,7 @@ def test_the_15_day_route_consults_departments_who_see_the_case_and_add_notes(
     assert "已安排排水管网检修" in text_of(staff.get(f"/console/callbacks/{cb_id}"))
     assert as_user(app, "sun").get(f"/console/callbacks/{cb_id}").status_code == 403
     api = app.test_client()
-    from storage.tokens import create_token
+    from storage.access.tokens import create_token
 
     with transaction(sessions) as session:
         token = create_token(session, "t")

@@ -15,9 +15,9 @@ import pytest
 from redis import Redis
 from rq import SimpleWorker
 
+from storage.access.users import create_user, set_department_head
 from storage.db import transaction
 from storage.types import utcnow
-from storage.users import create_user, set_department_head
 from tests.console_helpers import PASSWORD, make_people
 from tests.test_console_browser import ARGS, CHROMIUM, OUTPUT, PDF
 from workers.queues import resend_pending

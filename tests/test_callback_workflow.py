@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from storage import callbacks as wf
-from storage.calls import CallDetails, get_or_create_call, record_rating
+from storage.access.users import create_department, create_user
 from storage.db import transaction
 from storage.models import Callback, CallbackEvent, Notification, OutboxJob, User
-from storage.serialize import call_to_dict
-from storage.users import create_department, create_user
+from storage.records.calls import CallDetails, get_or_create_call, record_rating
+from storage.reports.serialize import call_to_dict
+from storage.workflow import callbacks as wf
 
 NOW = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 

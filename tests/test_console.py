@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from storage.db import transaction
-from storage.files import file_store
 from storage.models import Callback, CallbackEvent, Recording
+from storage.records.files import file_store
 from tests.console_helpers import PASSWORD, csrf, form_key, login, make_people, new_callback, post
 
 PDF = b"%PDF-1.4\n% evidence\n"

@@ -7,9 +7,9 @@ import re
 import pytest
 from sqlalchemy import select
 
+from storage.access.users import create_user
 from storage.db import transaction
 from storage.models import AuditEntry, Department, User
-from storage.users import create_user
 from tests.console_helpers import PASSWORD, login, make_people
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")

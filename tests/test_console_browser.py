@@ -97,8 +97,8 @@ def test_supervisor_approves_a_malicious_verdict(browser, live_server, sessions)
 
 
 def test_admin_manages_departments_and_users(browser, live_server, sessions):
+    from storage.access.users import create_user
     from storage.db import transaction
-    from storage.users import create_user
 
     make_people(sessions)
     with transaction(sessions) as session:

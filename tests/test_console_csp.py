@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
+from storage.access.users import create_user
 from storage.db import transaction
-from storage.users import create_user
 from tests.console_helpers import PASSWORD, make_people, new_callback
 from tests.supervisor_helpers import spoken_call
 

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
+from storage.access.users import create_user
 from storage.db import transaction
 from storage.models import Callback
-from storage.users import create_user
 from tests.console_helpers import PASSWORD, csrf, login, make_people, new_callback, post
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")

@@ -15,9 +15,9 @@ import requests
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from storage.access.users import find_user
 from storage.db import transaction
 from storage.models import AuditEntry, Call
-from storage.users import find_user
 from tests.console_helpers import PASSWORD, csrf, login, make_people
 from tests.supervisor_helpers import spoken_call, tone_wav
 
@@ -187,7 +187,7 @@ def test_simultaneous_wrong_logins_are_counted_before_the_check(http_server):
 
 def test_spraying_passwords_over_users_is_limited_per_client(client, people, sessions):
     with transaction(sessions) as session:
-        from storage.users import create_user
+        from storage.access.users import create_user
 
         for n in range(2):
             create_user(session, f"extra{n}", PASSWORD, "supervisor")
@@ -276,7 +276,7 @@ def test_wrong_old_password_changes_nothing(client, people):
 
 def test_disabling_a_user_ends_their_sessions(client, app, people, sessions):
     with transaction(sessions) as session:
-        from storage.users import create_user
+        from storage.access.users import create_user
 
         create_user(session, "root", PASSWORD, "admin")
     login(client, "root")

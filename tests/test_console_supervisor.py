@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from storage.access.users import create_user
 from storage.db import transaction
 from storage.models import AuditEntry
-from storage.users import create_user
 from tests.console_helpers import PASSWORD, csrf, login, make_people
 from tests.supervisor_helpers import keyed_call, spoken_call, tone_wav
 

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from storage import deadlines
+from storage.workflow import deadlines
 
 
 def shanghai(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -68,7 +68,7 @@ def test_an_unknown_year_falls_back_to_weekends_and_says_so(monkeypatch, caplog)
     assert deadlines.calendar_knows(2026) and not deadlines.calendar_knows(2099)
     unknown = next(y for y in range(2026, 2100) if not deadlines.calendar_knows(y))
     verdict = shanghai(unknown - 1, 12, 28, 10)
-    with caplog.at_level(logging.WARNING, logger="storage.deadlines"):
+    with caplog.at_level(logging.WARNING, logger="storage.workflow.deadlines"):
         due = deadlines.rectify_due(verdict, 5)
     assert due.fallback is True and due.unknown_years == (unknown,)
     assert f"no data for {unknown}" in caplog.text and "weekends only" in caplog.text

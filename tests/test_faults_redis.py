@@ -149,8 +149,8 @@ def test_redis_hung_then_killed_during_100_calls_loses_nothing(
 @pytest.fixture
 def supervisors(sessions, fast_hashing):
     """A department with a head, and a supervisor: the people escalations go to."""
+    from storage.access.users import create_department, create_user, set_department_head
     from storage.db import transaction
-    from storage.users import create_department, create_user, set_department_head
 
     with transaction(sessions) as session:
         create_department(session, "D-housing", "住房保障局")

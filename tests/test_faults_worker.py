@@ -28,8 +28,8 @@ from ivr import create_app
 from ivr.cli import main
 from ivr.simulate import CallScript, Simulator
 from ivr.simulate_media import MediaHost
-from storage.files import default_root
 from storage.models import Call, OutboxJob, Rating, Recording
+from storage.records.files import default_root
 from storage.types import utcnow
 from tests.conftest import AUTH_TOKEN, BASE_URL, flask_transport
 from tests.fault_report import report_fault

@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from storage.calls import CallDetails, get_or_create_call, record_rating
 from storage.db import transaction
-from storage.figures import Period, bucket, figures, ranking
-from storage.figures_rollup import rebuild, refresh
+from storage.records.calls import CallDetails, get_or_create_call, record_rating
+from storage.reports.figures import Period, bucket, figures, ranking
+from storage.reports.figures_rollup import rebuild, refresh
 from storage.seed import SeedPlan, seed_calls
 from tests.figures_check import expected_counts
 

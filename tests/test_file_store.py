@@ -6,8 +6,8 @@ import stat
 
 import pytest
 
-from storage import files
-from storage.files import FileStore, InvalidKey, LocalFileStore, file_store, validate_key
+from storage.records import files
+from storage.records.files import FileStore, InvalidKey, LocalFileStore, file_store, validate_key
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 import prompts
 from callflows import KeyPressed, NoInput, Position, Start, load_flow, step
 from callflows.vocabulary import LEVELS
-from storage.later import MAX_AGO
+from storage.records.later import MAX_AGO
 
 FLOWS = ("rating", "closure", "later")
 

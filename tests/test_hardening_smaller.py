@@ -16,10 +16,10 @@ from redis import Redis
 from redis.exceptions import AuthenticationError, ResponseError
 
 from ivr.cli import main
+from storage.access.tokens import check_token, create_token
 from storage.db import transaction
-from storage.files import file_store
-from storage.public_cases import contains_long_number
-from storage.tokens import check_token, create_token
+from storage.records.files import file_store
+from storage.reports.public_cases import contains_long_number
 from tests.conftest import _free_port
 from tests.console_helpers import login, make_people
 

@@ -20,12 +20,12 @@ import pytest
 from sqlalchemy import func, select
 
 from ivr.console import review as console_review
-from storage import holidays
-from storage.callbacks import act, log_attempt, record_verdict
-from storage.calls import CallDetails, get_or_create_call, record_rating
+from storage.access.users import create_user
 from storage.db import transaction
 from storage.models import Callback, CallbackEvent, Holiday, HolidayYear, User
-from storage.users import create_user
+from storage.records.calls import CallDetails, get_or_create_call, record_rating
+from storage.workflow import holidays
+from storage.workflow.callbacks import act, log_attempt, record_verdict
 from tests.console_helpers import PASSWORD, login, make_people
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")

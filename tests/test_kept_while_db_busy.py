@@ -17,10 +17,10 @@ from redis import Redis
 from sqlalchemy import select
 
 from ivr import create_app
-from storage import spool
-from storage.calls import CallDetails
-from storage.kept import entry
 from storage.models import Call, Callback, Rating
+from storage.records import spool
+from storage.records.calls import CallDetails
+from storage.records.kept import entry
 from tests.conftest import BASE_URL, sign
 from tests.helpers import count
 from workers.sweep import sweep

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from storage.access.tokens import create_token
 from storage.db import transaction
 from storage.models import Call, CallEvent
-from storage.tokens import create_token
 from storage.types import utcnow
 from tests.helpers import callbacks_of, ratings_of, stored_call
 from workers.duties import give_default_ratings

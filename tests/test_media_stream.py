@@ -8,9 +8,9 @@ from media_fixtures import KO, media_env, media_process, spoken  # noqa: F401  (
 from sqlalchemy import select
 
 from ivr.simulate import CallScript
-from storage.files import file_store
-from storage.media_streams import MediaStream
 from storage.models import Recording
+from storage.records.files import file_store
+from storage.records.media_streams import MediaStream
 from tests.helpers import stored_call
 
 pytestmark = pytest.mark.slow

@@ -17,8 +17,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from ivr.simulate import CallScript
-from storage.media_streams import MediaStream
 from storage.models import Recording
+from storage.records.media_streams import MediaStream
 from tests.helpers import count, stored_call
 from workers.media import availability
 from workers.media.tokens import StreamTicket, new_stream_key

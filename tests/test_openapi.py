@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from ivr.openapi import description
-from storage.tokens import create_token
+from storage.access.tokens import create_token
 from tests.fake_twilio import fake_twilio  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")

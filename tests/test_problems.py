@@ -6,7 +6,7 @@ import pytest
 
 from storage.db import transaction
 from storage.models import Callback, Recording
-from storage.themes import themes_of
+from storage.reports.themes import themes_of
 from tests.console_helpers import login, make_people, new_callback
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")

@@ -13,8 +13,8 @@ from redis import Redis
 from sqlalchemy import select
 
 from storage.db import transaction
-from storage.files import file_store
 from storage.models import Recording
+from storage.records.files import file_store
 from storage.settings import SettingsError, load_settings
 from storage.types import utcnow
 from tests.console_helpers import login, make_people

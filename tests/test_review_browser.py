@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from storage.access.users import create_user
 from storage.db import transaction
-from storage.users import create_user
 from tests.console_helpers import PASSWORD, make_people
 from tests.supervisor_helpers import keyed_call
 from tests.test_console_browser import OUTPUT, browser, login, sync_api  # noqa: F401

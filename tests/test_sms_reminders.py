@@ -10,9 +10,9 @@ from redis import Redis
 from rq import Worker
 from sqlalchemy import select
 
-from storage.deadlines import local_day
 from storage.models import Call, SmsOptOut, SmsReminder
 from storage.types import utcnow
+from storage.workflow.deadlines import local_day
 from tests.fake_twilio import MESSAGES, fake_twilio  # noqa: F401
 from tests.helpers import stored_call
 from workers.reminders import send_reminder

@@ -10,10 +10,16 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from storage.figures import Period
 from storage.models import AuditEntry, Callback, SpotCheck, SpotCheckItem
+from storage.reports.figures import Period
 from storage.seed import SeedPlan, seed_calls
-from storage.spotchecks import CHECKLIST, SpotCheckError, population, sample_ids, sample_size
+from storage.workflow.spotchecks import (
+    CHECKLIST,
+    SpotCheckError,
+    population,
+    sample_ids,
+    sample_size,
+)
 from tests.console_helpers import csrf, login, make_people
 from tests.figures_check import TZ
 from tests.supervisor_helpers import keyed_call, spoken_call
@@ -202,7 +208,7 @@ def test_an_answer_against_the_record_needs_a_reason(client, app, sessions):
         check = session.get(SpotCheck, ids["spot_check"])
         item = check.items[0]
         from storage.models import Callback
-        from storage.spotcheck_facts import facts
+        from storage.workflow.spotcheck_facts import facts
 
         record = facts(session.get(Callback, item.callback_id))
         item_id = item.id

@@ -16,13 +16,13 @@ import pytest
 from sqlalchemy import select, text
 
 import ivr.voice.survey
+from storage.access.tokens import create_token
 from storage.db import make_engine, transaction
-from storage.figures import Period, figures
-from storage.figures_rollup import rebuild
-from storage.later import window_end
 from storage.migrate import upgrade
 from storage.models import Call, CallEvent, SmsReminder
-from storage.tokens import create_token
+from storage.records.later import window_end
+from storage.reports.figures import Period, figures
+from storage.reports.figures_rollup import rebuild
 from tests.helpers import callbacks_of, count, ratings_of, stored_call
 from workers.duties import give_default_ratings
 from workers.reminders import queue_reminders

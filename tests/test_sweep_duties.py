@@ -10,8 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from ivr.cli import main
-from storage import callbacks as wf
-from storage.calls import CallDetails, end_survey, find_call, get_or_create_call, record_rating
+from storage.access.users import create_department, create_user, set_department_head
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import (
     Callback,
@@ -23,9 +22,16 @@ from storage.models import (
     Rating,
     User,
 )
-from storage.notifications import mark_read, unread
-from storage.serialize import callback_to_dict
-from storage.users import create_department, create_user, set_department_head
+from storage.records.calls import (
+    CallDetails,
+    end_survey,
+    find_call,
+    get_or_create_call,
+    record_rating,
+)
+from storage.reports.serialize import callback_to_dict
+from storage.workflow import callbacks as wf
+from storage.workflow.notifications import mark_read, unread
 from workers.duties import run_duties
 from workers.sweep import sweep
 
@@ -105,7 +111,7 @@ def test_a_late_sweep_still_dates_the_default_rating_at_the_deadline(sessions):
 
 
 def test_a_default_rating_is_written_as_record_rating_writes_it(sessions):
-    """The sweep's set-based path must not drift from storage.calls.record_rating."""
+    """The sweep's set-based path must not drift from storage.records.calls.record_rating."""
     add_call(sessions, "CA-sweep")
     add_call(sessions, "CA-direct")
     with transaction(sessions) as session:

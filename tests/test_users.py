@@ -9,9 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from ivr.cli import main
-from storage.db import transaction
-from storage.models import Department, User
-from storage.users import (
+from storage.access.users import (
     UserError,
     authenticate,
     create_department,
@@ -20,6 +18,8 @@ from storage.users import (
     set_department_head,
     supervisors,
 )
+from storage.db import transaction
+from storage.models import Department, User
 
 PASSWORD = "correct horse battery"
 

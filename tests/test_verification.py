@@ -14,12 +14,12 @@ import re
 import pytest
 from sqlalchemy import select, text
 
-from storage.callbacks import act, record_verdict, review_verdict
 from storage.db import transaction
-from storage.deadlines import local_day
-from storage.malicious import number_hash
 from storage.models import Call, MaliciousRater, User, VerificationItem
 from storage.types import utcnow
+from storage.workflow.callbacks import act, record_verdict, review_verdict
+from storage.workflow.deadlines import local_day
+from storage.workflow.malicious import number_hash
 from tests.console_helpers import csrf, login, make_people, new_callback
 from tests.supervisor_helpers import keyed_call
 
@@ -128,7 +128,7 @@ def approve(sessions, callback_id: int, resolution: str) -> None:
     with sessions() as session:
         staff = session.scalars(select(User).where(User.username == "zhang")).one()
         boss = session.scalars(select(User).where(User.username == "li")).one()
-    from storage.callbacks import log_attempt
+    from storage.workflow.callbacks import log_attempt
 
     act(sessions, log_attempt, staff, callback_id, "reached")
     act(sessions, record_verdict, staff, callback_id, resolution, "多次无理差评，录音可证")

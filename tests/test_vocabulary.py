@@ -10,7 +10,7 @@ import pytest
 
 from callflows import vocabulary
 from callflows.vocabulary import DISPOSITIONS, TRANSITIONS, may
-from storage.call_search import FilterError, parse_filter
+from storage.reports.call_search import FilterError, parse_filter
 from tests.console_helpers import login, make_people
 from tests.helpers import stored_call
 

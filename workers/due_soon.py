@@ -3,7 +3,7 @@
 The owner is the case's assignee (专人), or, while nobody is named, its department's
 staff. Notifications go in bulk (one statement a batch); each is sent once: due-soon is
 remembered per step on the callback (`due_soon_sent`), overdue by the notification's
-unique key. Where channels are configured (`storage.deliveries`), the assignee gets an
+unique key. Where channels are configured (`storage.workflow.deliveries`), the assignee gets an
 SMS and the group robot a message, and on escalation the department head an SMS.
 """
 
@@ -15,8 +15,6 @@ from datetime import datetime
 from sqlalchemy import Row, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import deliveries, inbox
-from storage.clocks import DUE_SOON
 from storage.db import transaction
 from storage.models import (
     CALLBACK_CALLED_BACK,
@@ -27,8 +25,10 @@ from storage.models import (
     Notification,
     User,
 )
-from storage.notifications import AUDIENCE_USER, insert_many_once
-from storage.serialize import iso
+from storage.reports.serialize import iso
+from storage.workflow import deliveries, inbox
+from storage.workflow.clocks import DUE_SOON
+from storage.workflow.notifications import AUDIENCE_USER, insert_many_once
 
 STEP_NAMES = {"contact": "首次联系", "callback": "回访核实", "rectify": "整改反馈"}
 RECTIFYING = ("rectify_5d", "rectify_15d")
@@ -174,6 +174,6 @@ def _staff_by_dept(session: Session, depts: set[str | None]) -> dict[str, list[i
 
 
 def _local(when: datetime | None) -> str:
-    from storage.deadlines import hotline_tz
+    from storage.workflow.deadlines import hotline_tz
 
     return when.astimezone(hotline_tz()).strftime("%m月%d日 %H:%M") if when else "—"

@@ -1,7 +1,7 @@
 """The sweep's duties over ratings and callbacks, each safe to run twice, late or at once.
 
 - **Default ratings** (domain.md rule 2): a call still unrated at the end of the 7th
-  natural day after its call day (`storage.deadlines.default_rating_due`) gets
+  natural day after its call day (`storage.workflow.deadlines.default_rating_due`) gets
   `basically_satisfied` with `source: default`. `rated_at` is that deadline, not the
   sweep's time, so a late sweep gives the same figures; the call's `updated_at` is the
   sweep's time, so the work-order system's `updated_since` feed sees the change. Calls
@@ -20,7 +20,7 @@ push to the work-order system.
 Work goes in batches of `BATCH` rows, one short transaction and a handful of set-based
 statements each (row-by-row ORM work costs 4-8 ms a row: a backlog of 50,000 would take
 minutes), so 100,000 calls never load at once and webhooks wait at most one batch for
-SQLite's write lock. A default rating writes exactly what `storage.calls.record_rating`
+SQLite's write lock. A default rating writes exactly what `storage.records.calls.record_rating`
 writes for a neutral rating (the rating, the disposition, the `rated` call event, the
 push job `rated:<call id>`; tests/test_sweep_duties.py checks they agree), and the one
 rating per call holds the same way: the unique `ratings.call_id`, inserted with ON
@@ -39,8 +39,7 @@ from datetime import datetime
 from sqlalchemy import Row, and_, exists, insert, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from storage import deadlines
-from storage.callback_steps import SYSTEM
+from storage.access.users import department_heads, supervisors
 from storage.db import transaction
 from storage.models import (
     CALLBACK_CALLED_BACK,
@@ -56,11 +55,12 @@ from storage.models import (
     CallEvent,
     Rating,
 )
-from storage.notifications import EscalationRequest, escalate, insert_many_once
 from storage.outbox import PUSH_CALL_UPDATE, add_jobs, job_row
-from storage.serialize import iso
+from storage.reports.serialize import iso
 from storage.types import utcnow
-from storage.users import department_heads, supervisors
+from storage.workflow import deadlines
+from storage.workflow.callback_steps import SYSTEM
+from storage.workflow.notifications import EscalationRequest, escalate, insert_many_once
 from workers import due_soon
 
 log = logging.getLogger(__name__)
@@ -184,7 +184,7 @@ def _rate_by_default(session: Session, calls: Sequence[Row], now: datetime) -> i
 
 
 def _close_linked(session: Session, rated: set[int], now: datetime) -> None:
-    """Close the calls naming a call just rated by default, as `storage.links` does."""
+    """Close the calls naming a call just rated by default, as `storage.records.links` does."""
     closed = session.execute(
         update(Call.__table__)
         .where(

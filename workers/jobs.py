@@ -10,12 +10,12 @@ import time
 
 import requests
 
-from storage.calls import find_call
 from storage.db import transaction
 from storage.models import Notification
-from storage.notifications import AUDIENCE_MANAGEMENT, notification_to_dict
-from storage.serialize import call_to_dict
+from storage.records.calls import find_call
+from storage.reports.serialize import call_to_dict
 from storage.settings import settings
+from storage.workflow.notifications import AUDIENCE_MANAGEMENT, notification_to_dict
 from workers.context import session_factory
 from workers.notify import announce_bad_rating, deliver_notification
 from workers.outcome_sms import send_outcome_sms

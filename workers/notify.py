@@ -2,7 +2,7 @@
 
 - `announce_bad_rating(call_id)`: the department's staff get a 新差评 notification.
 - `deliver_notification(delivery_id)`: one SMS or group-robot message
-  (`storage.deliveries`); a failure is recorded and raised, so the outbox sends the job
+  (`storage.workflow.deliveries`); a failure is recorded and raised, so the outbox sends the job
   again, until the attempts are used up.
 - `send_outcome_sms(callback_id, round)`: the caller is told the outcome of a closed
   case, once, unless the number opted out (`storage.outcome_sms`).
@@ -22,7 +22,7 @@ import requests
 from sqlalchemy import select
 
 from ivr.telephony import NotConfigured, provider
-from storage import deliveries, inbox
+from storage.access.privacy import mask_number
 from storage.db import transaction
 from storage.models import (
     CALLBACK_ANONYMOUS,
@@ -34,8 +34,9 @@ from storage.models import (
     NotificationDelivery,
     User,
 )
-from storage.privacy import mask_number
+from storage.settings import settings
 from storage.types import utcnow
+from storage.workflow import deliveries, inbox
 from workers.context import session_factory
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ def _failed(factory, delivery_id: int, error: Exception) -> str:
 
 
 def _send_sms(phone: str | None, text: str) -> str:
-    from storage import sms
+    from storage.records import sms
 
     if not phone:
         raise NotConfigured("the user has no phone number")
@@ -139,10 +140,8 @@ def dingtalk_signed_url(url: str, secret: str, now_ms: int | None = None) -> str
 
 def _post_robot(text: str, mentions: list[str]) -> str:
     """POST the message to the group robot, signed; a robot's `errcode` != 0 is a failure."""
-    import os
-
     url = deliveries.webhook_url()
-    secret = os.environ.get("NOTIFY_WEBHOOK_SECRET") or ""
+    secret = settings().notify_webhook_secret or ""
     if not url:
         raise NotConfigured("NOTIFY_WEBHOOK_URL is not set")
     if not secret:

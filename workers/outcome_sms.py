@@ -1,6 +1,6 @@
 """The outcome SMS: when a case closes, the caller is told how it ended (第十五条 反馈).
 
-Queued by `storage.callbacks` when a callback closes (`outcome_sms:<id>:<round>`, so once
+Queued by `storage.workflow.callbacks` when a callback closes (`outcome_sms:<id>:<round>`, so once
 per closing); sent from `SURVEY_NUMBER` unless the number opted out (the reminders'
 `STOP`/`退订` list). Like the reminders it is sent at most once: a failure is recorded
 on the call's history, never retried, so that no caller gets two messages.
@@ -13,11 +13,12 @@ import logging
 from sqlalchemy import insert
 
 from ivr.telephony import NotConfigured, ProviderRefused, provider
-from storage import deadlines, sms
+from storage.access.privacy import is_reachable_number, mask_number
 from storage.db import transaction
 from storage.models import CALLBACK_CLOSED, Callback, CallEvent
-from storage.privacy import is_reachable_number, mask_number
+from storage.records import sms
 from storage.types import utcnow
+from storage.workflow import deadlines
 from workers.context import session_factory
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,6 @@ from callflows.vocabulary import (
 )
 from ivr.telephony import provider
 from storage.db import transaction
-from storage.files import file_store
 from storage.models import (
     RECORDING_DONE,
     RECORDING_FAILED,
@@ -26,7 +25,8 @@ from storage.models import (
     Call,
     Recording,
 )
-from storage.recordings import find_recording
+from storage.records.files import file_store
+from storage.records.recordings import find_recording
 from workers import metrics_store
 from workers.context import connect_redis, session_factory
 from workers.recording_fetch import RecordingError, RecordingRefused

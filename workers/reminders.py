@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import prompts
 from ivr.telephony import NotConfigured, ProviderRefused, provider
-from storage import deadlines, sms
+from storage.access.privacy import mask_number
 from storage.db import transaction
 from storage.models import (
     DISPOSITION_HUNG_UP,
@@ -30,10 +30,11 @@ from storage.models import (
     SmsOptOut,
     SmsReminder,
 )
-from storage.notifications import insert_many_once
 from storage.outbox import SEND_SMS_REMINDER, add_jobs, job_row
-from storage.privacy import mask_number
+from storage.records import sms
 from storage.types import utcnow
+from storage.workflow import deadlines
+from storage.workflow.notifications import insert_many_once
 from workers.context import session_factory
 
 log = logging.getLogger(__name__)

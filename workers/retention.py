@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.telephony import provider
-from storage.files import file_store
-from storage.retention import PurgeReport, purge_expired, retention_days
+from storage.records.files import file_store
+from storage.records.retention import PurgeReport, purge_expired, retention_days
 
 log = logging.getLogger(__name__)
 

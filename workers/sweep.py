@@ -10,9 +10,9 @@ from datetime import datetime
 from redis import Redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import spool
-from storage.figures_rollup import refresh as refresh_figures
-from storage.kept import drain_spool
+from storage.records import spool
+from storage.records.kept import drain_spool
+from storage.reports.figures_rollup import refresh as refresh_figures
 from workers.due_soon import notify_due_soon
 from workers.duties import (
     STEP_CALLBACK,

@@ -10,7 +10,7 @@ from flask import abort, redirect, request, session, url_for
 
 from ivr.console.auth import current_user
 from ivr.extensions import db_sessions
-from storage import audit
+from storage.access import audit
 from storage.db import transaction
 from storage.models import ROLE_STAFF, ROLE_SUPERVISOR, Call, User
 

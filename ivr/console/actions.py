@@ -1,6 +1,6 @@
 """The action POSTs of a callback page: attempt, verdict, review, close (with evidence).
 
-Each goes through `storage.callbacks.act`, so a refusal gets its audit row; the jobs of
+Each goes through `storage.workflow.callbacks.act`, so a refusal gets its audit row; the jobs of
 a committed change are sent after the commit. A repeated `submission_key` changes nothing.
 """
 
@@ -17,9 +17,9 @@ from ivr.console.auth import current_user, login_required
 from ivr.console.evidence import BadUpload, discard, read_uploads, store
 from ivr.console.queue import audit_refusal, check_access, next_case, render_detail
 from ivr.extensions import db_sessions
-from storage import callbacks as wf
-from storage.callback_steps import IllegalTransition, InvalidInput, NotAllowed, NotFound
-from storage.files import file_store
+from storage.records.files import file_store
+from storage.workflow import callbacks as wf
+from storage.workflow.callback_steps import IllegalTransition, InvalidInput, NotAllowed, NotFound
 
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 STATUS = {NotFound: 404, NotAllowed: 403, IllegalTransition: 409, InvalidInput: 400}

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from ivr.console import bp, messages
 from ivr.console.auth import current_user, end_sessions_of
 from ivr.extensions import db_sessions
-from storage import admin
+from storage.access import admin
 from storage.db import transaction
 from storage.models import ROLE_ADMIN, ROLES, Agent, Department, User
 

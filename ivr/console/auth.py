@@ -27,9 +27,9 @@ from ivr.console.login_limits import give_back_attempt, take_attempt
 from ivr.console.sessions import forget_session, remember_session, revoke_user_sessions
 from ivr.extensions import db_sessions, redis_client
 from ivr.web_security import login_manager
+from storage.access.users import authenticate
 from storage.db import transaction
 from storage.models import ROLE_ADMIN, ROLE_STAFF, ROLE_SUPERVISOR, User
-from storage.users import authenticate
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,8 @@ from ivr.console.auth import current_user, login_required
 from ivr.console.files import audio_type
 from ivr.console.playback import starts_playback
 from ivr.extensions import db_sessions
-from storage.call_search import CallFilter, FilterError, count, parse_filter, search
+from storage.access.privacy import mask_number
 from storage.db import transaction
-from storage.files import file_store
 from storage.models import (
     RECORDING_RATING,
     RECORDING_REASON,
@@ -29,8 +28,9 @@ from storage.models import (
     PublicCase,
     Recording,
 )
-from storage.privacy import mask_number
-from storage.public_cases import CaseError, choose, withdraw
+from storage.records.files import file_store
+from storage.reports.call_search import CallFilter, FilterError, count, parse_filter, search
+from storage.reports.public_cases import CaseError, choose, withdraw
 
 PAGE_SIZE = 50
 MAX_PAGE = 10_000

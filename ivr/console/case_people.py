@@ -7,8 +7,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage import attempt_rules, clocks, inbox
-from storage import callback_people as people
 from storage.models import (
     CALLBACK_OPEN,
     ROLE_STAFF,
@@ -17,6 +15,8 @@ from storage.models import (
     Department,
     User,
 )
+from storage.workflow import attempt_rules, clocks, inbox
+from storage.workflow import callback_people as people
 
 STEP_NAMES = {
     clocks.STEP_CONTACT: "联系来电人",

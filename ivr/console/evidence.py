@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from flask import request
 from werkzeug.datastructures import FileStorage
 
-from storage.files import file_store
+from storage.records.files import file_store
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_REQUEST_BYTES = 25 * 1024 * 1024

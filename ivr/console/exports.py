@@ -13,8 +13,8 @@ from ivr.console.access import audit_action, supervisors_only
 from ivr.console.auth import current_user
 from ivr.console.figures import RATE_NAMES, load_figures, read_period
 from ivr.extensions import db_sessions
-from storage.call_search import FilterError, parse_filter
-from storage.exports import (
+from storage.reports.call_search import FilterError, parse_filter
+from storage.reports.exports import (
     CALL_COLUMNS,
     CALL_HEADERS,
     FIGURE_HEADERS,
@@ -25,10 +25,10 @@ from storage.exports import (
     to_csv,
     write_csv,
 )
-from storage.figures import RATES, figures
-from storage.figures_rollup import refresh
-from storage.public_cases import cases
-from storage.xlsx import DATE, Sheet, write_xlsx
+from storage.reports.figures import RATES, figures
+from storage.reports.figures_rollup import refresh
+from storage.reports.public_cases import cases
+from storage.reports.xlsx import DATE, Sheet, write_xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = ("xlsx", "csv")

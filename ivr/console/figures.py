@@ -12,9 +12,8 @@ from ivr.console import bp, labels
 from ivr.console.access import supervisors_only
 from ivr.console.chart import trend_svg
 from ivr.extensions import db_sessions
-from storage.call_search import FIRST_DAY, LAST_DAY
-from storage.deadlines import local_day
-from storage.figures import (
+from storage.reports.call_search import FIRST_DAY, LAST_DAY
+from storage.reports.figures import (
     GROUPS,
     RATES,
     FigureRow,
@@ -23,9 +22,10 @@ from storage.figures import (
     ranking,
     with_empty_buckets,
 )
-from storage.figures_rollup import refresh
-from storage.themes import group, remarks
+from storage.reports.figures_rollup import refresh
+from storage.reports.themes import group, remarks
 from storage.types import utcnow
+from storage.workflow.deadlines import local_day
 
 GROUP_NAMES = {
     "dept": "按部门",

@@ -10,7 +10,7 @@ from ivr.console import bp
 from ivr.console.auth import current_user, login_required
 from ivr.console.queue import check_access, load
 from ivr.extensions import db_sessions
-from storage.files import file_store
+from storage.records.files import file_store
 
 EVIDENCE_TYPES = {"pdf": "application/pdf", "jpg": "image/jpeg", "png": "image/png"}
 

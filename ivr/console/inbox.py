@@ -9,9 +9,9 @@ from flask import flash, g, redirect, render_template, request, url_for
 from ivr.console import bp
 from ivr.console.auth import current_user, login_required
 from ivr.extensions import db_sessions
-from storage import deliveries, inbox
 from storage.db import transaction
 from storage.models import ROLE_ADMIN, ROLE_SUPERVISOR
+from storage.workflow import deliveries, inbox
 
 # The header's categories, in Chinese.
 CATEGORY_NAMES = {

@@ -49,7 +49,7 @@ SPEECH_RESULTS = {
     "Recorded": "已录音",
 }
 ACTORS = {"system": "系统（定时任务）", "anonymous": "未登录用户"}
-# The workflow's refusals (storage/callbacks.py, English) as staff read them.
+# The workflow's refusals (storage/workflow/callbacks.py, English) as staff read them.
 WORKFLOW_MESSAGES: dict[str, str] = {
     "attempts are logged only while": "只有待回访状态下才能登记回访尝试。",
     "the caller has not been reached": "尚未联系上来电人，不能进行此操作。",
@@ -71,7 +71,7 @@ WORKFLOW_MESSAGES: dict[str, str] = {
     "unknown or inactive user": "用户不存在或已停用。",
     "the admin role does not work": "管理员不处理回访。",
     "not an administrator": "非管理员，无权管理用户和部门。",
-    # Owners, reopening and 会商 (storage/callback_people.py, issue 10).
+    # Owners, reopening and 会商 (storage/workflow/callback_people.py, issue 10).
     "only a supervisor or the head assigns": "只有主管或部门负责人可以指派。",
     "choose an active staff member": "请选择本部门在岗的承办人员。",
     "the case is already assigned to this person": "该回访已由此人负责。",
@@ -88,7 +88,7 @@ WORKFLOW_MESSAGES: dict[str, str] = {
     "not consulted on this case": "您的部门未参与此回访的会商，无权查看或填写（已记录）。",
     "write the note": "请填写会商意见。",
 }
-# Administration's refusals (storage/users.py, storage/admin.py).
+# Administration's refusals (storage/access/users.py, storage/access/admin.py).
 ADMIN_MESSAGES: dict[str, str] = {
     "invalid user name": "用户名只能包含字母、数字和 _ . @ -。",
     "unknown role": "未知角色。",

@@ -9,7 +9,7 @@ from flask import request
 from ivr.console import bp
 from ivr.console.actions import _act, _answer, _note
 from ivr.console.auth import login_required
-from storage import callback_people as people
+from storage.workflow import callback_people as people
 
 
 @bp.post("/callbacks/<int:callback_id>/assign")

@@ -9,9 +9,9 @@ from flask import flash, redirect, render_template, request, url_for
 from ivr.console import bp
 from ivr.console.auth import current_user, end_sessions_of, login_required, start_session
 from ivr.extensions import db_sessions
+from storage.access.users import check_password_hash, set_password
 from storage.db import transaction
 from storage.models import ROLES, User
-from storage.users import check_password_hash, set_password
 
 PASSWORD_ERRORS = {
     "the password is empty": "请填写新密码。",

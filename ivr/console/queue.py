@@ -11,10 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from ivr.console import bp, case_people, labels, new_submission_key
 from ivr.console.auth import current_user, login_required
 from ivr.extensions import db_sessions
-from storage import callback_people as people
-from storage.callback_steps import InvalidInput, NotAllowed, record_refusal, why_not
-from storage.callbacks import NEEDS_APPROVAL, RECTIFY_DAYS
-from storage.clocks import current_step
+from storage.access.privacy import mask_number
 from storage.db import transaction
 from storage.models import (
     CALLBACK_CALLED_BACK,
@@ -31,8 +28,11 @@ from storage.models import (
     Recording,
     User,
 )
-from storage.privacy import mask_number
 from storage.types import utcnow
+from storage.workflow import callback_people as people
+from storage.workflow.callback_steps import InvalidInput, NotAllowed, record_refusal, why_not
+from storage.workflow.callbacks import NEEDS_APPROVAL, RECTIFY_DAYS
+from storage.workflow.clocks import current_step
 
 ACTIVE = (CALLBACK_OPEN, CALLBACK_CALLED_BACK)
 QUEUE_LIMIT = 100  # a page
@@ -40,7 +40,7 @@ REVEALED = "number_revealed"
 
 
 def deadline(cb: Callback) -> Any:
-    """The current step's deadline (storage/clocks.py), else the callback's 48 h."""
+    """The current step's deadline (storage/workflow/clocks.py), else the callback's 48 h."""
     return current_step(cb).due_at or cb.due_at
 
 

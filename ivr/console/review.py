@@ -16,14 +16,20 @@ from ivr.console.auth import current_user
 from ivr.console.figures import read_period
 from ivr.extensions import db_sessions
 from storage.db import transaction
-from storage.deadlines import local_day
-from storage.figures import Period
-from storage.holidays import Coverage, current_coverage
-from storage.malicious import repeat_raters
 from storage.models import Call
 from storage.models_review import OUTCOMES, VerificationCheck, VerificationItem
+from storage.reports.figures import Period
 from storage.types import utcnow
-from storage.verification import VerificationError, draw, record_outcome, tally, tally_items
+from storage.workflow.deadlines import local_day
+from storage.workflow.holidays import Coverage, current_coverage
+from storage.workflow.malicious import repeat_raters
+from storage.workflow.verification import (
+    VerificationError,
+    draw,
+    record_outcome,
+    tally,
+    tally_items,
+)
 
 LIST_LIMIT = 100
 OUTCOME_NAMES = {"confirmed": "评价属实", "denied": "来电人否认评价", "unreachable": "联系不上"}

@@ -15,9 +15,9 @@ from ivr.console.access import supervisors_only
 from ivr.console.chart import trend_svg
 from ivr.console.figures import RATE_NAMES, change, load_figures, read_period
 from ivr.extensions import db_sessions
-from storage.deadlines import end_of_day, start_of_day
-from storage.figures import RATES
 from storage.models import Call, Callback
+from storage.reports.figures import RATES
+from storage.workflow.deadlines import end_of_day, start_of_day
 
 MAX_CALLBACKS = 200
 

@@ -11,9 +11,9 @@ from ivr.console import bp
 from ivr.console.access import audit_action
 from ivr.console.auth import current_user, login_required
 from ivr.extensions import db_sessions
-from storage.find import find, read_query
+from storage.access.privacy import mask_number
 from storage.models import ROLE_STAFF, ROLE_SUPERVISOR
-from storage.privacy import mask_number
+from storage.reports.find import find, read_query
 
 PAGE_SIZE = 50
 MAX_PAGE = 2000

@@ -15,12 +15,12 @@ from ivr.console.auth import current_user
 from ivr.console.figures import read_period
 from ivr.extensions import db_sessions
 from storage.db import transaction
-from storage.exports import SPOT_CHECK_COLUMNS, SPOT_CHECK_HEADERS, spot_check_rows, to_csv
-from storage.figures import Period
 from storage.models import Callback, SpotCheck, SpotCheckItem
-from storage.spotcheck_facts import facts
-from storage.spotchecks import CHECKLIST, SpotCheckError, draw, report, score
-from storage.xlsx import Sheet, write_xlsx
+from storage.reports.exports import SPOT_CHECK_COLUMNS, SPOT_CHECK_HEADERS, spot_check_rows, to_csv
+from storage.reports.figures import Period
+from storage.reports.xlsx import Sheet, write_xlsx
+from storage.workflow.spotcheck_facts import facts
+from storage.workflow.spotchecks import CHECKLIST, SpotCheckError, draw, report, score
 
 LIST_LIMIT = 100
 ANSWERS = {"yes": True, "no": False}

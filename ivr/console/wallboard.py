@@ -12,11 +12,11 @@ from ivr.console import bp, labels
 from ivr.console.auth import current_user, login_required
 from ivr.console.figures import percent
 from ivr.extensions import db_sessions
-from storage.figures_rollup import refresh
 from storage.models import ROLE_STAFF, ROLE_SUPERVISOR
+from storage.reports.figures_rollup import refresh
+from storage.reports.wallboard import AMBER_FROM, board, clusters
 from storage.settings import settings
 from storage.types import utcnow
-from storage.wallboard import AMBER_FROM, board, clusters
 
 REFRESH_SECONDS = 30
 RAG_NAMES = {"green": "达标", "amber": "接近目标", "red": "未达标", "none": "本月无实名差评"}

@@ -15,14 +15,14 @@ from callflows import LEVELS, Position, Step, flow_for_kind
 from ivr.extensions import settings
 from ivr.telephony import StepUrls
 from ivr.telephony.web import provider, respond
-from storage.calls import end_survey, log_event, record_rating
-from storage.later import MAX_AGO, rated_by_default, rated_call, replace_default_rating
 from storage.models import (
     DISPOSITION_RATED_BY_LINK,
     KIND_SURVEY_LINE,
     Call,
 )
-from storage.recordings import find_recording
+from storage.records.calls import end_survey, log_event, record_rating
+from storage.records.later import MAX_AGO, rated_by_default, rated_call, replace_default_rating
+from storage.records.recordings import find_recording
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)

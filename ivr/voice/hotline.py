@@ -19,9 +19,9 @@ from ivr.telephony import REPORT_COMPLETED, REPORT_NEVER
 from ivr.telephony.web import call_request, provider, respond, verified
 from ivr.voice import bp
 from ivr.voice.common import DEFAULT_LANG
-from storage.calls import CallDetails, get_or_create_call
 from storage.db import transaction
-from storage.recordings import note_recording, provider_outcome, set_aside
+from storage.records.calls import CallDetails, get_or_create_call
+from storage.records.recordings import note_recording, provider_outcome, set_aside
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 A webhook waits for the database at most :data:`WEBHOOK_DB_WAIT_S`; then what it would
 have stored (a survey start, a key's rating, a status callback) is appended to this
-process's spool file (``storage.spool``, fsync'd) and the caller is answered as if it
+process's spool file (``storage.records.spool``, fsync'd) and the caller is answered as if it
 had been stored: a kept key is thanked for, never met with ``system_busy``. A thread
 of each web process applies the spool as soon as the database answers.
 
@@ -21,9 +21,9 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from ivr.extensions import db_sessions
-from storage import spool
 from storage.db import DATABASE_UNAVAILABLE
-from storage.kept import drain_spool
+from storage.records import spool
+from storage.records.kept import drain_spool
 
 log = logging.getLogger(__name__)
 

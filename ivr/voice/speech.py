@@ -38,9 +38,7 @@ from ivr.voice.common import (
     survey_lang,
     url_for_step,
 )
-from storage.calls import CallDetails, end_survey, get_or_create_call, log_event
 from storage.db import transaction
-from storage.later import rated_call
 from storage.models import (
     DISPOSITION_HUNG_UP,
     RECORDING_DONE,
@@ -48,7 +46,9 @@ from storage.models import (
     Call,
     Recording,
 )
-from storage.recordings import find_recording, note_recording, provider_outcome, set_aside
+from storage.records.calls import CallDetails, end_survey, get_or_create_call, log_event
+from storage.records.later import rated_call
+from storage.records.recordings import find_recording, note_recording, provider_outcome, set_aside
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ from ivr.telephony.web import call_request, provider, respond, verified
 from ivr.voice import bp, kept
 from ivr.voice.kept import WEBHOOK_DB_WAIT_S
 from ivr.voice.survey import parties
-from storage.calls import CallDetails, end_survey, get_or_create_call, log_event
 from storage.db import DATABASE_UNAVAILABLE, transaction
-from storage.kept import entry as kept_entry
 from storage.models import DISPOSITION_HUNG_UP, DISPOSITION_NOT_SERVED
-from storage.stream_answers import rate_from_last_stream
+from storage.records.calls import CallDetails, end_survey, get_or_create_call, log_event
+from storage.records.kept import entry as kept_entry
+from storage.records.stream_answers import rate_from_last_stream
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)

@@ -32,15 +32,15 @@ from ivr.voice.common import (
     url_for_step,
 )
 from ivr.voice.speech import _outcome_event
-from storage.calls import CallDetails, end_survey, get_or_create_call, log_event
 from storage.db import transaction
-from storage.media_streams import (
+from storage.models import DISPOSITION_HUNG_UP, Recording
+from storage.records.calls import CallDetails, end_survey, get_or_create_call, log_event
+from storage.records.media_streams import (
     STREAM_HUNG_UP,
     STREAM_KEY,
     STREAM_SPOKEN,
     find_stream,
 )
-from storage.models import DISPOSITION_HUNG_UP, Recording
 from workers.media import availability
 from workers.media.tokens import StreamTicket, new_stream_key, sign
 

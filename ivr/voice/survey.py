@@ -25,11 +25,8 @@ from ivr.voice.common import (
     survey_lang,
 )
 from ivr.voice.kept import WEBHOOK_DB_WAIT_S
-from storage.calls import CallDetails, end_survey, get_or_create_call, log_event
+from storage.access.privacy import mask_number
 from storage.db import DATABASE_UNAVAILABLE, transaction
-from storage.kept import entry as kept_entry
-from storage.later import days_ago, offer_later_rating, rated_by_default, rated_call
-from storage.links import link_call
 from storage.models import (
     DISPOSITION_HUNG_UP,
     DISPOSITION_NOT_SERVED,
@@ -39,7 +36,10 @@ from storage.models import (
     KIND_SURVEY_LINE,
     Call,
 )
-from storage.privacy import mask_number
+from storage.records.calls import CallDetails, end_survey, get_or_create_call, log_event
+from storage.records.kept import entry as kept_entry
+from storage.records.later import days_ago, offer_later_rating, rated_by_default, rated_call
+from storage.records.links import link_call
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)

@@ -13,11 +13,12 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.calls import log_event
 from storage.db import transaction
-from storage.files import file_store
 from storage.inserts import insert_once
-from storage.media_streams import (
+from storage.models import RECORDING_DONE, RECORDING_RATING, Call, Recording
+from storage.records.calls import log_event
+from storage.records.files import file_store
+from storage.records.media_streams import (
     STREAM_HUNG_UP,
     STREAM_KEY,
     STREAM_SILENT,
@@ -26,8 +27,7 @@ from storage.media_streams import (
     claim_stream,
     decide,
 )
-from storage.models import RECORDING_DONE, RECORDING_RATING, Call, Recording
-from storage.stream_answers import rate_from_last_stream
+from storage.records.stream_answers import rate_from_last_stream
 from workers.media.audio import wav_bytes
 from workers.media.listener import Spoken
 from workers.media.tokens import StreamTicket

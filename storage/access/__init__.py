@@ -1,0 +1,1 @@
+"""Who may do what: console users, API tokens, administration, the audit trail."""

@@ -1,0 +1,1 @@
+"""What happened on a call: calls, ratings, recordings, links, later ratings, SMS."""

@@ -1,0 +1,200 @@
+"""Operations on calls and their ratings, safe under duplicate and concurrent deliveries.
+
+Every insert that a repeated webhook could repeat goes through `insert_once`: the
+database, not the application, decides which of two concurrent deliveries wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from storage.access.privacy import is_reachable_number
+from storage.inserts import insert_new
+from storage.models import (
+    CALLBACK_ANONYMOUS,
+    CALLBACK_OPEN,
+    DISPOSITION_IN_PROGRESS,
+    DISPOSITION_RATED,
+    DISPOSITION_RATED_BY_LINK,
+    KIND_CLOSURE,
+    LEVEL_CATEGORY,
+    Call,
+    Callback,
+    CallEvent,
+    CallTicket,
+    Rating,
+)
+from storage.outbox import ANNOUNCE_BAD_RATING, PUSH_CALL_UPDATE, add_job
+from storage.records.links import close_by_link, close_partners, partners, rated_partner
+from storage.settings import settings
+from storage.text_safety import strip_control
+from storage.types import utcnow
+
+CALLBACK_DUE_AFTER = timedelta(hours=48)
+MAX_TICKETS = 50
+ANNOUNCE_JOB = ANNOUNCE_BAD_RATING
+
+
+@dataclass(frozen=True)
+class CallDetails:
+    """What a webhook tells about a call; `None` means "not said in this request"."""
+
+    caller: str | None = None
+    called: str | None = None
+    lang: str | None = None
+    agent: str | None = None
+    dept: str | None = None
+    tickets: tuple[str, ...] = ()
+    call_status: str | None = None
+    dial_call_status: str | None = None
+
+    def __post_init__(self) -> None:
+        """Whatever the source (webhook, API JSON), no control characters are kept."""
+        for name in ("caller", "called", "lang", "agent", "dept"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, strip_control(value) or None)
+        tickets = tuple(t for t in (strip_control(t) for t in self.tickets) if t)
+        object.__setattr__(self, "tickets", tickets)
+
+
+def get_or_create_call(session: Session, call_sid: str, details: CallDetails) -> Call:
+    """The call with `call_sid`, created on first sight; blanks are filled, nothing overwritten.
+
+    The call's row is locked until commit (PostgreSQL; SQLite has one writer anyway), so
+    that two deliveries for one call, e.g. a key press and the status callback, take
+    turns: the later one sees what the first wrote instead of overwriting it.
+    """
+    locked = select(Call).where(Call.call_sid == call_sid).with_for_update()
+    call = session.scalars(locked).one_or_none()
+    if call is None:
+        call = insert_new(session, Call, {"call_sid": call_sid, "created_at": utcnow()}, "call_sid")
+        if call is None:  # another request created it meanwhile
+            call = session.scalars(locked).one()
+        else:  # a new call has nothing yet: no need to ask the database
+            set_committed_value(call, "tickets", [])
+            set_committed_value(call, "rating", None)
+    if details.lang:
+        call.lang = details.lang  # the survey URL is the authority on the language
+    for name in ("caller", "called", "agent", "dept", "dial_call_status"):
+        value = getattr(details, name)
+        if value and getattr(call, name) in (None, ""):
+            setattr(call, name, value)
+    if details.call_status:
+        call.call_status = details.call_status
+    if details.tickets and not call.tickets:
+        call.tickets = [
+            CallTicket(ticket=ticket, position=index)
+            for index, ticket in enumerate(details.tickets[:MAX_TICKETS])
+        ]
+    return call
+
+
+def find_call(session: Session, call_sid: str) -> Call | None:
+    """The call with `call_sid`, or None."""
+    return session.scalars(select(Call).where(Call.call_sid == call_sid)).one_or_none()
+
+
+def log_event(session: Session, call: Call, kind: str, detail: str | None = None) -> None:
+    """Append one entry to the call's history."""
+    session.add(CallEvent(call_id=call.id, kind=kind, detail=detail))
+
+
+def end_survey(session: Session, call: Call, disposition: str) -> None:
+    """Record how the survey ended, unless it already ended another way."""
+    if call.disposition == DISPOSITION_IN_PROGRESS:
+        call.disposition = disposition
+    if call.ended_at is None and disposition != DISPOSITION_IN_PROGRESS:
+        call.ended_at = utcnow()
+
+
+def callback_dept(call: Call) -> str | None:
+    """Who follows up a bad rating (谁办理、谁负责).
+
+    A ticket-closure survey rates the department's handling: its department. A hotline
+    call rates the hotline's own service: the hotline centre's department
+    (`HOTLINE_DEPT`) when set, else the department the call names.
+    """
+    if call.kind == KIND_CLOSURE:
+        return call.dept
+    return settings().hotline_dept or call.dept
+
+
+def record_rating(
+    session: Session,
+    call: Call,
+    level: str,
+    source: str,
+    now: datetime | None = None,
+    recording_id: int | None = None,
+) -> Rating | None:
+    """Store the call's rating; return it, or None if the call was already rated.
+
+    A bad rating opens its callback, due 48 hours later, in the same transaction;
+    the work-order system is told through the outbox. A call whose linked party
+    (proxy or applicant) is rated gets none: it is closed as `rated_by_link`, and
+    rating it closes its linked calls the same way.
+    """
+    now = now or utcnow()
+    if call.disposition == DISPOSITION_RATED_BY_LINK:
+        return None  # the linked party's rating covers this call
+    linked = partners(session, call)
+    rated = rated_partner(session, call, linked) if linked else None
+    if rated is not None:  # linked after the other party rated
+        close_by_link(session, call, rated, now)
+        return None
+    category = LEVEL_CATEGORY[level]
+    values = {
+        "call_id": call.id,
+        "level": level,
+        "category": category,
+        "source": source,
+        "rated_at": now,
+        "recording_id": recording_id,
+    }
+    rating = insert_new(session, Rating, values, "call_id")
+    if rating is None:
+        return None
+    rating_id = rating.id
+    set_committed_value(call, "rating", rating)
+    call.disposition = DISPOSITION_RATED
+    call.updated_at = now
+    if category == "bad":
+        open_callback(session, call, rating_id, now)
+    log_event(session, call, "rated", f"{level} ({source})")
+    if linked:
+        close_partners(session, call, now, linked)
+    add_job(session, PUSH_CALL_UPDATE, {"call_sid": call.call_sid}, f"rated:{call.id}")
+    return rating
+
+
+def open_callback(session: Session, call: Call, rating_id: int, now: datetime) -> None:
+    """Open the callback of a bad rating, its clock started now (storage/workflow/clocks.py).
+
+    A 差评 without a usable caller number cannot be called back: it is `anonymous`,
+    with no deadline, never escalated, counted apart. The department is told through
+    the outbox (`workers.jobs.announce_bad_rating`).
+    """
+    from storage.workflow import clocks  # here: storage.workflow.deadlines imports this module
+
+    anonymous = not is_reachable_number(call.caller)
+    callback = Callback(
+        call_id=call.id,
+        rating_id=rating_id,
+        dept=callback_dept(call),
+        state=CALLBACK_ANONYMOUS if anonymous else CALLBACK_OPEN,
+        due_at=now + CALLBACK_DUE_AFTER,
+        created_at=now,
+        updated_at=now,
+    )
+    if not anonymous:
+        clocks.start_clock(callback, now)
+    else:
+        callback.clock_start_at = now
+    session.add(callback)
+    add_job(session, ANNOUNCE_JOB, {"call_id": call.id}, f"announce:{call.id}")

@@ -1,0 +1,1 @@
+"""What supervisors read: figures, rollups, searches, exports, themes, public cases."""

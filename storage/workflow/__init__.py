@@ -1,0 +1,1 @@
+"""The 差评 follow-up: callbacks, deadlines, notifications, spot checks."""
