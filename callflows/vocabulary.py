@@ -147,10 +147,10 @@ TRANSITIONS = (
     Transition(
         "close", CALLBACK_CALLED_BACK, CALLBACK_CLOSED, "rectified, with evidence and feedback"
     ),
-    # storage/callback_people.py: reopening by a supervisor, with a fresh clock.
+    # storage/workflow/callback_people.py: reopening by a supervisor, with a fresh clock.
     Transition("reopen", CALLBACK_UNREACHABLE, CALLBACK_OPEN, "a supervisor, with a reason"),
     Transition("reopen", CALLBACK_CLOSED, CALLBACK_OPEN, "a supervisor, with a reason"),
-    # A 差评 without a caller number opens as `anonymous` (storage/calls.py): no moves.
+    # A 差评 without a caller number opens as `anonymous` (storage/records/calls.py): no moves.
 )
 TRIGGERS = frozenset(t.trigger for t in TRANSITIONS)  # others (assign, take) keep the state
 
