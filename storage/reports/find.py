@@ -51,7 +51,7 @@ def matching(query: Query, dept: str | None = None) -> Select:
     """Calls matching `query` (of `dept`'s callbacks only, when given), newest first."""
     statement = select(Call)
     if query.kind == "phone_tail":
-        statement = statement.where(Call.caller.like(f"%{query.text}"))
+        statement = statement.where(Call.caller_tail == query.text)  # indexed
     elif query.kind == "call_sid":
         statement = statement.where(Call.call_sid == query.text)
     elif query.kind == "number":

@@ -1,0 +1,56 @@
+"""calls.caller_tail: the caller's last 4 digits, indexed (the header search by phone
+tail), backfilled from `caller`; indexes for the console's pages at a million calls
+
+Revision ID: 0013
+Revises: 0012
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from storage.access.privacy import phone_tail
+
+revision: str = "0013"
+down_revision: str | None = "0012"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+BATCH = 20_000
+
+
+def _backfill() -> None:
+    """Fill `caller_tail` for the calls there are, a batch of ids at a time."""
+    bind = op.get_bind()
+    calls = sa.table("calls", sa.column("id"), sa.column("caller"), sa.column("caller_tail"))
+    update = (
+        sa.update(calls)
+        .where(calls.c.id == sa.bindparam("call_id"))
+        .values(caller_tail=sa.bindparam("tail"))
+    )
+    last = 0
+    while True:
+        rows = bind.execute(
+            sa.select(calls.c.id, calls.c.caller)
+            .where(calls.c.id > last, calls.c.caller.is_not(None))
+            .order_by(calls.c.id)
+            .limit(BATCH)
+        ).all()
+        if not rows:
+            return
+        last = rows[-1].id
+        tails = [{"call_id": r.id, "tail": phone_tail(r.caller)} for r in rows]
+        if tails := [t for t in tails if t["tail"]]:
+            bind.execute(update, tails)
+
+
+def upgrade() -> None:
+    op.add_column("calls", sa.Column("caller_tail", sa.String(length=4), nullable=True))
+    _backfill()
+    op.create_index(op.f("ix_calls_caller_tail"), "calls", ["caller_tail"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_calls_caller_tail"), table_name="calls")
+    with op.batch_alter_table("calls") as batch:
+        batch.drop_column("caller_tail")
