@@ -1,6 +1,13 @@
 """The wallboard's numbers: each department's callbacks now, its 实名差评回访整改率
 against the 100 % target (red/amber/green), and clusters of bad ratings in the last day
-(差评集中的问题要及时调查: one department, or one theme, over a threshold)."""
+(差评集中的问题要及时调查: one department, or one theme, over a threshold).
+
+The board's rate counts only what is due: of this month's real-name bad ratings, those
+closed with the caller's feedback / those closed or past their deadline (the callback's
+48 h, or the rectification's deadline once one was set). A case still open inside its
+deadline is not a failure: it counts in neither (`pending`), so a department is not red
+for work it still has time to do.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +17,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from storage.models import CALLBACK_CALLED_BACK, CALLBACK_OPEN, Callback
+from storage.models import (
+    CALLBACK_CALLED_BACK,
+    CALLBACK_OPEN,
+    SERVICE_KINDS,
+    Call,
+    Callback,
+    Rating,
+)
 from storage.reports.figures import Period, figures
 from storage.reports.themes import group, remarks
-from storage.workflow.deadlines import local_day
+from storage.workflow.deadlines import local_day, start_of_day
 
 SOON = timedelta(hours=4)
 DAY = timedelta(hours=24)
@@ -32,11 +46,18 @@ class DeptBoard:
     overdue: int = 0
     reached_in_time: int = 0
     settled: int = 0
-    followup_rate: float | None = None
+    pending: int = 0  # this month's real-name bad ratings still open inside their deadline
+    realname_due: int = 0  # this month's real-name bad ratings closed or past their deadline
+    realname_followed: int = 0  # … of which closed with the caller's feedback
+
+    @property
+    def followup_rate(self) -> float | None:
+        """Followed up / due (None when nothing is due yet)."""
+        return self.realname_followed / self.realname_due if self.realname_due else None
 
     @property
     def rag(self) -> str:
-        """red, amber or green against the 100 % target (grey without real-name bad ratings)."""
+        """red, amber or green against the 100 % target (grey when nothing is due)."""
         if self.followup_rate is None:
             return "none"
         if self.followup_rate >= TARGET:
@@ -59,27 +80,41 @@ def _count(condition) -> object:
 
 
 def board(session: Session, now: datetime, dept: str | None = None) -> list[DeptBoard]:
-    """Every department's callbacks now and this month's follow-up rate."""
-    deadline = func.coalesce(Callback.rectify_due_at, Callback.due_at)
-    active = Callback.state.in_(ACTIVE)
-    statement = select(
-        Callback.dept.label("dept"),
-        _count(Callback.state == CALLBACK_OPEN).label("open"),
-        _count(and_(active, deadline >= now, deadline < now + SOON)).label("due_soon"),
-        _count(and_(active, deadline < now)).label("overdue"),
-    ).group_by(Callback.dept)
-    if dept:
-        statement = statement.where(Callback.dept == dept)
-    boards = {
-        row.dept or "": DeptBoard(row.dept or "", row.open, row.due_soon, row.overdue)
-        for row in session.execute(statement)
-    }
+    """Every department's callbacks now and this month's follow-up rate (of what is due)."""
     today = local_day(now)
     month = Period(today.replace(day=1), today)
+    deadline = func.coalesce(Callback.rectify_due_at, Callback.due_at)
+    realname_this_month = and_(
+        Call.created_at >= start_of_day(month.start),
+        Call.kind.in_(SERVICE_KINDS),
+        func.coalesce(Call.caller, "") != "",
+        Rating.category == "bad",
+        Rating.excluded.is_(False),
+    )
+    statement = (
+        select(
+            Callback.dept.label("dept"),
+            _count(Callback.state == CALLBACK_OPEN).label("open"),
+            _count(and_(deadline >= now, deadline < now + SOON)).label("due_soon"),
+            _count(deadline < now).label("overdue"),
+            _count(and_(deadline >= now, realname_this_month)).label("pending"),
+        )
+        .join(Call, Call.id == Callback.call_id)
+        .join(Rating, Rating.id == Callback.rating_id)
+        .where(Callback.state.in_(ACTIVE))  # the counts above are all of active cases
+        .group_by(Callback.dept)
+    )
+    if dept:
+        statement = statement.where(Callback.dept == dept)
+    rows = session.execute(statement).all()
+    boards = {row.dept or "": DeptBoard(row.dept or "", *row[1:4]) for row in rows}
+    pending = {row.dept or "": row.pending for row in rows}
     for row in figures(session, month, "dept", dept)[1]:
         tile = boards.setdefault(row.key, DeptBoard(row.key))
         tile.reached_in_time, tile.settled = row.cb_in_time, row.cb_settled
-        tile.followup_rate = row.followup_rate
+        tile.pending = pending.get(row.key, 0)
+        tile.realname_due = max(row.realname_bad - tile.pending, 0)
+        tile.realname_followed = row.realname_followed
     return sorted(boards.values(), key=lambda b: (-b.overdue, -b.due_soon, -b.open, b.dept))
 
 
