@@ -88,7 +88,14 @@ def test_the_migration_fills_the_tails_of_the_calls_there_were(database_url):
         *(sa.column(name) for name in ("call_sid", "caller", "disposition", "kind")),
         *(sa.column(name, UTCDateTime()) for name in ("created_at", "updated_at")),
     )
-    callers = {"CA1": "+8613812345678", "CA2": "+86 150 0000 0042", "CA3": None, "CA4": "12"}
+    callers = {
+        "CA1": "+8613812345678",
+        "CA2": "+86 150 0000 0042",
+        "CA3": None,
+        "CA4": "12",
+        "CA5": "(0755) 8888-12 34",
+        "CA6": "anonymous",
+    }
     now = utcnow()
     with engine.begin() as connection:
         for sid, caller in callers.items():
@@ -101,5 +108,12 @@ def test_the_migration_fills_the_tails_of_the_calls_there_were(database_url):
         got = dict(connection.execute(sa.text("SELECT call_sid, caller_tail FROM calls")).all())
         indexes = {i["name"] for i in inspect(connection).get_indexes("calls")}
     engine.dispose()
-    assert got == {"CA1": "5678", "CA2": "0042", "CA3": None, "CA4": None}
+    assert got == {
+        "CA1": "5678",
+        "CA2": "0042",
+        "CA3": None,
+        "CA4": None,
+        "CA5": "1234",
+        "CA6": None,
+    }
     assert "ix_calls_caller_tail" in indexes
