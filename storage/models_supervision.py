@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models import Base, Call, Callback
@@ -158,3 +158,5 @@ Index(
     *(Callback.call_id, Callback.rating_id),  # the cases not yet due, joined to their calls
 )
 Index("ix_callbacks_created_at", Callback.created_at)
+# The queue of every state, nearest deadline first (ivr/console/queue.py).
+Index("ix_callbacks_deadline", func.coalesce(Callback.rectify_due_at, Callback.due_at), Callback.id)

@@ -117,3 +117,21 @@ def test_the_migration_fills_the_tails_of_the_calls_there_were(database_url):
         "CA6": None,
     }
     assert "ix_calls_caller_tail" in indexes
+
+
+def test_the_console_indexes_exist(database_url):
+    """Migration 0013's indexes, the expression one included (autogenerate cannot compare
+    an index on an expression, so tests/test_migrations.py does not see it)."""
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        indexes = {
+            i["name"] for t in ("calls", "callbacks") for i in inspect(connection).get_indexes(t)
+        }
+        if engine.dialect.name == "sqlite":
+            found = "SELECT name FROM sqlite_master WHERE type = 'index'"
+        else:
+            found = "SELECT indexname FROM pg_indexes WHERE tablename = 'callbacks'"
+        indexes |= set(connection.execute(sa.text(found)).scalars())
+    engine.dispose()
+    wanted = {"ix_calls_dept_created_at", "ix_callbacks_board", "ix_callbacks_created_at"}
+    assert wanted | {"ix_callbacks_deadline", "ix_calls_caller_tail"} <= indexes

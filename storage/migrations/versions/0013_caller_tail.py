@@ -66,9 +66,12 @@ def upgrade() -> None:
     op.create_index(op.f("ix_calls_caller_tail"), "calls", ["caller_tail"], unique=False)
     for name, (table, columns) in INDEXES.items():
         op.create_index(name, table, columns, unique=False)
+    deadline = sa.func.coalesce(sa.column("rectify_due_at"), sa.column("due_at"))
+    op.create_index("ix_callbacks_deadline", "callbacks", [deadline, sa.column("id")])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_callbacks_deadline", table_name="callbacks")
     for name, (table, _) in INDEXES.items():
         op.drop_index(name, table_name=table)
     op.drop_index(op.f("ix_calls_caller_tail"), table_name="calls")
