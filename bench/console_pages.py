@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))  # run as a script: the project's packages sit nex
 from sqlalchemy import func, select  # noqa: E402
 
 from bench.services import redis_server  # noqa: E402
-from storage.access.users import create_department, create_user  # noqa: E402
+from storage.access.users import create_department, create_user, find_user  # noqa: E402
 from storage.db import make_engine, make_session_factory, transaction  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Call, Callback  # noqa: E402
@@ -85,11 +85,11 @@ def peak_memory(client, path: str) -> float:
     return peak / 1e6
 
 
-def login(app):
+def login(app, username: str = "boss"):
     client = app.test_client()
     page = client.get("/console/login").get_data(as_text=True)
     token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    form = {"username": "boss", "password": PASSWORD, "csrf_token": token}
+    form = {"username": username, "password": PASSWORD, "csrf_token": token}
     if client.post("/console/login", data=form).status_code != 302:
         raise RuntimeError("could not log in")
     return client
@@ -147,6 +147,9 @@ def main() -> int:
             print(f"rollup refreshed in {time.perf_counter() - started:.1f} s")
         else:
             seed(factory, args.calls, args.days)
+        with transaction(factory) as session:
+            if find_user(session, "clerk") is None:  # a department's callback officer
+                create_user(session, "clerk", PASSWORD, "staff", "D01")
         with factory() as session:
             caller = session.scalar(select(Call.caller).where(Call.caller.is_not(None)).limit(1))
             callback = session.scalar(select(func.min(Callback.id)))
@@ -172,6 +175,14 @@ def main() -> int:
             "report.xlsx": "/console/export/report.xlsx",
         }
         results = {name: timed(client, path, args.repeat) for name, path in pages.items()}
+        staff = login(create_app(), "clerk")
+        for name, path in {
+            "staff: queue": "/console/queue",
+            "staff: inbox": "/console/inbox",
+            "staff: wallboard": "/console/wallboard",
+            "staff: search by phone tail": f"/console/search?q={caller[-4:]}",
+        }.items():
+            results[name] = timed(staff, path, args.repeat)
         for fmt in () if args.no_exports else ("xlsx", "csv"):
             results[f"calls.{fmt}, all rows"] = timed(client, f"/console/export/calls.{fmt}", 1)
         baseline = results["baseline /console/spot-checks"]
