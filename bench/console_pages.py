@@ -9,7 +9,15 @@ What it measures
     with no spot checks). The calls export (all N rows, as XLSX and CSV) is timed once,
     with the peak Python memory it allocated (tracemalloc, in a second pass).
 
+    Pages: the calls list (all, one department), the header search by a phone tail
+    (a tail present in the data), the figures (by department, by agent), an agent's
+    scorecard, the wallboard and its JSON, the queue (active and all states), a callback
+    page, the inbox, problems, report.xlsx.
+
 Run: `.venv/bin/python bench/console_pages.py [--calls N] [--days D] [--repeat R]`.
+`--database-url` keeps the seeded database (a SQLite file or PostgreSQL): a later run
+on it migrates it (timing the migration) and reuses its calls instead of seeding again.
+`--no-exports` skips the calls exports (slow at a million rows).
 """
 
 from __future__ import annotations
@@ -29,10 +37,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: the project's packages sit next to bench/
 
+from sqlalchemy import func, select  # noqa: E402
+
 from bench.services import redis_server  # noqa: E402
-from storage.access.users import create_department, create_user  # noqa: E402
+from storage.access.users import create_department, create_user, find_user  # noqa: E402
 from storage.db import make_engine, make_session_factory, transaction  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
+from storage.models import Call, Callback  # noqa: E402
 from storage.reports.figures_rollup import refresh  # noqa: E402
 from storage.seed import SeedPlan, seed_calls  # noqa: E402
 from storage.types import utcnow  # noqa: E402
@@ -74,11 +85,11 @@ def peak_memory(client, path: str) -> float:
     return peak / 1e6
 
 
-def login(app):
+def login(app, username: str = "boss"):
     client = app.test_client()
     page = client.get("/console/login").get_data(as_text=True)
     token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    form = {"username": "boss", "password": PASSWORD, "csrf_token": token}
+    form = {"username": username, "password": PASSWORD, "csrf_token": token}
     if client.post("/console/login", data=form).status_code != 302:
         raise RuntimeError("could not log in")
     return client
@@ -111,18 +122,37 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
+    parser.add_argument("--no-exports", action="store_true", help="skip the calls exports")
+    parser.add_argument("--database-url", help="a database to seed and keep (or reuse)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-console-")))
-        url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+        url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
         os.environ.update(
             DATABASE_URL=url,
             REDIS_URL=stack.enter_context(redis_server(workdir / "redis")),
             IVR_INSTANCE_DIR=str(workdir / "instance"),
         )
+        started = time.perf_counter()
         upgrade(url)
-        seed(make_session_factory(make_engine(url)), args.calls, args.days)
+        print(f"migrated in {time.perf_counter() - started:.1f} s")
+        factory = make_session_factory(make_engine(url))
+        with factory() as session:
+            present = session.scalar(select(func.count(Call.id))) or 0
+        if present:
+            print(f"using the {present:,} calls already in the database")
+            started = time.perf_counter()
+            refresh(factory)
+            print(f"rollup refreshed in {time.perf_counter() - started:.1f} s")
+        else:
+            seed(factory, args.calls, args.days)
+        with transaction(factory) as session:
+            if find_user(session, "clerk") is None:  # a department's callback officer
+                create_user(session, "clerk", PASSWORD, "staff", "D01")
+        with factory() as session:
+            caller = session.scalar(select(Call.caller).where(Call.caller.is_not(None)).limit(1))
+            callback = session.scalar(select(func.min(Callback.id)))
 
         from ivr import create_app
 
@@ -134,22 +164,31 @@ def main() -> int:
             "calls list, one department": "/console/calls?dept=D03",
             "figures by department": "/console/figures",
             "figures by agent": "/console/figures?group=agent",
+            "search by phone tail": f"/console/search?q={caller[-4:]}",
+            "agent scorecard": "/console/agents/A0101",
+            "wallboard": "/console/wallboard",
+            "wallboard.json": "/console/wallboard.json",
+            "queue (active)": "/console/queue",
+            "callback page": f"/console/callbacks/{callback}",
+            "inbox": "/console/inbox",
             "problems": "/console/problems",
             "report.xlsx": "/console/export/report.xlsx",
         }
-        extra = ("/console/wallboard", "/console/search?q=1234", "/console/agents/A0101")
-        for path in extra:
-            if client.get(path).status_code == 200:
-                pages[path] = path
         results = {name: timed(client, path, args.repeat) for name, path in pages.items()}
-        for fmt in ("xlsx", "csv"):
-            results[f"calls.{fmt}, all {args.calls:,} rows"] = timed(
-                client, f"/console/export/calls.{fmt}", 1
-            )
+        staff = login(create_app(), "clerk")
+        for name, path in {
+            "staff: queue": "/console/queue",
+            "staff: inbox": "/console/inbox",
+            "staff: wallboard": "/console/wallboard",
+            "staff: search by phone tail": f"/console/search?q={caller[-4:]}",
+        }.items():
+            results[name] = timed(staff, path, args.repeat)
+        for fmt in () if args.no_exports else ("xlsx", "csv"):
+            results[f"calls.{fmt}, all rows"] = timed(client, f"/console/export/calls.{fmt}", 1)
         baseline = results["baseline /console/spot-checks"]
         for name, seconds in results.items():
             print(f"{name:36s} {seconds * 1000:9.1f} ms  ({seconds / baseline:7.1f} x baseline)")
-        if not args.no_memory:
+        if not args.no_memory and not args.no_exports:
             for fmt in ("xlsx", "csv"):
                 mb = peak_memory(client, f"/console/export/calls.{fmt}")
                 print(f"calls.{fmt} peak Python memory: {mb:.0f} MB")

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
+from storage.access.privacy import phone_tail
 from storage.types import UTCDateTime, utcnow
 
 NAMING = {
@@ -18,8 +19,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-# The service's vocabulary is defined once, in `callflows.vocabulary`; re-exported here
-# for the modules that import it with the models.
+# The vocabulary is defined once, in `callflows.vocabulary`; re-exported here.
 from callflows.vocabulary import (  # noqa: E402, F401
     CALLBACK_ANONYMOUS,
     CALLBACK_CALLED_BACK,
@@ -89,6 +89,7 @@ class Call(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
     caller: Mapped[str | None] = mapped_column(String(32))
+    caller_tail: Mapped[str | None] = mapped_column(String(4), index=True)  # set by `_tail`
     called: Mapped[str | None] = mapped_column(String(32))
     lang: Mapped[str | None] = mapped_column(String(16))
     agent: Mapped[str | None] = mapped_column(String(64))
@@ -122,6 +123,12 @@ class Call(Base):
         foreign_keys=[linked_call_id], back_populates="linked_call", viewonly=True
     )
     rates_call: Mapped[Call | None] = relationship(foreign_keys=[rates_call_id], remote_side=[id])
+
+    @validates("caller")
+    def _tail(self, key: str, value: str | None) -> str | None:
+        """The caller's last 4 digits are kept beside it (the header search, indexed)."""
+        self.caller_tail = phone_tail(value)
+        return value
 
 
 class CallTicket(Base):
@@ -357,8 +364,7 @@ class CallbackEvent(Base):
         return value
 
 
-# Reminders, opt-outs and closure surveys live in their own
-# module (imported here so that `Base.metadata` knows them).
+# Reminders, opt-outs and closure surveys: own module (imported: `Base.metadata` knows it).
 # The supervisors' console (audit trail, figures rollup, spot checks), in their own module.
 import storage.records.media_streams  # noqa: E402,F401  (its table is registered on Base)
 from storage.models_review import (  # noqa: E402, F401

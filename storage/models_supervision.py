@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.models import Base, Call
+from storage.models import Base, Call, Callback
 from storage.types import utcnow
 
 
@@ -148,3 +148,15 @@ class PublicCase(Base):
 
 # The calls list and the figures rollup read calls by day.
 Index("ix_calls_created_at", Call.created_at)
+# The console's pages at a million calls (migration 0013): one department's calls newest
+# first; the wallboard's counts of active callbacks (from the index alone); the bad
+# ratings of the last day or of a period (clusters, problems).
+Index("ix_calls_dept_created_at", Call.dept, Call.created_at)
+Index(
+    "ix_callbacks_board",
+    *(Callback.state, Callback.dept, Callback.due_at, Callback.rectify_due_at),
+    *(Callback.call_id, Callback.rating_id),  # the cases not yet due, joined to their calls
+)
+Index("ix_callbacks_created_at", Callback.created_at)
+# The queue of every state, nearest deadline first (ivr/console/queue.py).
+Index("ix_callbacks_deadline", func.coalesce(Callback.rectify_due_at, Callback.due_at), Callback.id)

@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from callflows.vocabulary import LEVELS
+from storage.access.privacy import phone_tail
 from storage.db import transaction
 from storage.models import (
     CALLBACK_CALLED_BACK,
@@ -109,6 +110,7 @@ def _rows(plan: SeedPlan, rng: random.Random, first_id: int, count: int):
                 "id": call_id,
                 "call_sid": f"CA{plan.seed:04d}{call_id:012d}",
                 "caller": caller,
+                "caller_tail": phone_tail(caller),
                 "lang": "zh-CN",
                 "agent": agent,
                 "dept": dept,

@@ -8,7 +8,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from storage.db import transaction
+from storage.models import Callback, User
+from storage.workflow import callbacks as wf
+from storage.workflow.inbox import KIND_DUE_SOON, KIND_NEW, notify
 from tests.console_helpers import PASSWORD
 from tests.console_seed import seed_console
 
@@ -140,3 +145,41 @@ def test_figures_lead_to_the_calls_behind_them(browser, live_server, seeded, siz
     assert levels and all(level.startswith("非常不满意") for level in levels)
     if size == "phone":
         assert no_horizontal_scroll(page)
+
+
+SIDEWAYS = """[...document.querySelectorAll('body *')].filter((e) =>
+    e.scrollWidth > e.clientWidth + 1 && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX)
+  ).map((e) => e.tagName + '.' + e.className)"""
+
+
+def readable_on_a_phone(page) -> None:
+    """No horizontal scroll: neither the page nor a table inside it scrolls sideways."""
+    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"the page is {width[0]} px wide in a {width[1]} px screen"
+    assert page.evaluate(SIDEWAYS) == []
+
+
+def test_the_callback_page_queue_and_inbox_fit_a_phone(browser, live_server, seeded, sessions):
+    """At 390×844 the callback page's history is stacked rows, as are the queue and inbox."""
+    with transaction(sessions) as session:
+        staff = session.scalars(select(User).where(User.username == "zhang")).one()
+        case = session.get_one(Callback, seeded["open_callback"])
+        subject = f"回访 #{case.id} 的回访期限将在 4 小时内到期，请尽快联系来电人并登记结果"
+        notify(session, KIND_DUE_SOON, f"soon:{case.id}", [staff], case, subject)
+        notify(session, KIND_NEW, f"new:{case.id}", [staff], case, f"本部门新差评：回访 #{case.id}")
+    note = "来电人表示下午三点以后方便接听，已约定届时再次联系并说明整改安排" * 2
+    wf.act(sessions, wf.log_attempt, staff, seeded["open_callback"], "no_answer", note)
+    page = open_as(browser, live_server, "zhang", "phone")
+    page.goto(f"{live_server}/console/callbacks/{seeded['open_callback']}")
+    rows = page.locator("table.history tbody tr")
+    assert rows.count() >= 3  # the refusals of the seeding and the attempt above
+    sync_api.expect(page.locator("table.history")).to_contain_text("约定届时再次联系")
+    readable_on_a_phone(page)
+    shot(page, "callback-history-phone")
+    page.locator("table.history").screenshot(path=OUTPUT / "daily-callback-history-table-phone.png")
+    page.goto(f"{live_server}/console/queue")
+    readable_on_a_phone(page)
+    page.goto(f"{live_server}/console/inbox")
+    sync_api.expect(page.locator("table.inbox tbody tr")).to_have_count(2)
+    readable_on_a_phone(page)
+    shot(page, "inbox-phone")

@@ -20,6 +20,7 @@ from storage.reports.figures import (
     Period,
     figures,
     ranking,
+    totals,
     with_empty_buckets,
 )
 from storage.reports.figures_rollup import refresh
@@ -98,8 +99,8 @@ def load_figures(
         total, rows = figures(db, period, group, dept, agent)
         step = group if group in ("day", "week", "month") else trend_group(period)
         trend = rows if step == group else figures(db, period, step, dept, agent)[1]
-        before = figures(db, previous(period), "day", dept, agent)[0]
-        last_year = figures(db, a_year_before(period), "day", dept, agent)[0]
+        before = totals(db, previous(period), dept, agent)
+        last_year = totals(db, a_year_before(period), dept, agent)
     if group in ("day", "week", "month"):
         rows = with_empty_buckets(rows, period, group)
     trend = with_empty_buckets(trend, period, step)

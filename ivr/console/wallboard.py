@@ -19,7 +19,7 @@ from storage.settings import settings
 from storage.types import utcnow
 
 REFRESH_SECONDS = 30
-RAG_NAMES = {"green": "达标", "amber": "接近目标", "red": "未达标", "none": "本月无实名差评"}
+RAG_NAMES = {"green": "达标", "amber": "接近目标", "red": "未达标", "none": "本月暂无到期"}
 
 
 def cluster_threshold() -> int:
@@ -48,6 +48,8 @@ def _state() -> dict[str, Any]:
                 "overdue": tile.overdue,
                 "reached": f"{tile.reached_in_time}/{tile.settled}",
                 "rate": percent(tile.followup_rate),
+                "followed": f"{tile.realname_followed}/{tile.realname_due}",
+                "pending": tile.pending,
                 "rag": tile.rag,
                 "rag_name": RAG_NAMES[tile.rag],
             }

@@ -21,7 +21,7 @@ function renderTile(d) {
   tile.className = `wb-tile rag-${d.rag}`;
   const name = tile.querySelector("h2");
   if (name) name.textContent = d.name;
-  for (const field of ["open", "due_soon", "overdue", "reached", "rate", "rag_name"]) {
+  for (const field of ["open", "due_soon", "overdue", "reached", "rate", "rag_name", "followed", "pending"]) {
     const cell = tile.querySelector(`[data-field="${field}"]`);
     if (cell) cell.textContent = String(d[field]);
   }

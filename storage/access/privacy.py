@@ -25,6 +25,13 @@ def mask_number(number: str | None) -> str | None:
     return "****"
 
 
+def phone_tail(number: str | None) -> str | None:
+    """The last 4 digits of a number (what a caller reads out to be found), or None
+    when it has fewer: `+86 138 0000 1234` → `1234`. Stored as `Call.caller_tail`."""
+    digits = re.sub(r"\D", "", number or "")
+    return digits[-4:] if len(digits) >= 4 else None
+
+
 # What Twilio and carriers put in `From` for a withheld number (Twilio: "anonymous",
 # "+266696687" and friends).
 WITHHELD = frozenset({"anonymous", "restricted", "unknown", "private", "unavailable"})

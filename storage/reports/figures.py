@@ -176,17 +176,7 @@ def figures(
         keys = [FigureDay.dept] + ([FigureDay.agent] if group == "agent" else [])
     else:
         keys = [FigureDay.day]
-    sums = [func.sum(getattr(FigureDay, name)).label(name) for name in COUNTS]
-    statement = (
-        select(*keys, *sums)
-        .where(FigureDay.day >= period.start, FigureDay.day <= period.end)
-        .group_by(*keys)
-        .order_by(*keys)
-    )
-    if dept:
-        statement = statement.where(FigureDay.dept == dept)
-    if agent:
-        statement = statement.where(FigureDay.agent == agent)
+    statement = _sums(period, dept, agent, keys).group_by(*keys).order_by(*keys)
     total = FigureRow(key="合计")
     groups: dict[str, FigureRow] = {}
     for row in session.execute(statement):
@@ -199,6 +189,27 @@ def figures(
         groups.setdefault(key, FigureRow(key=key)).add(counts)
         total.add(counts)
     return total, list(groups.values())
+
+
+def totals(
+    session: Session, period: Period, dept: str | None = None, agent: str | None = None
+) -> FigureRow:
+    """The period's totals alone, summed by the database (环比 and 同比 need no rows)."""
+    values = session.execute(_sums(period, dept, agent)).one()._mapping
+    return FigureRow(key="合计", **{name: int(values[name] or 0) for name in COUNTS})
+
+
+def _sums(period: Period, dept: str | None, agent: str | None, keys: list | None = None):
+    """The rollup's counts summed over `period` (per `keys`, when given)."""
+    sums = [func.sum(getattr(FigureDay, name)).label(name) for name in COUNTS]
+    statement = select(*(keys or ()), *sums).where(
+        FigureDay.day >= period.start, FigureDay.day <= period.end
+    )
+    if dept:
+        statement = statement.where(FigureDay.dept == dept)
+    if agent:
+        statement = statement.where(FigureDay.agent == agent)
+    return statement
 
 
 def buckets(period: Period, group: str) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import Call, Callback, CallTicket
@@ -51,7 +51,7 @@ def matching(query: Query, dept: str | None = None) -> Select:
     """Calls matching `query` (of `dept`'s callbacks only, when given), newest first."""
     statement = select(Call)
     if query.kind == "phone_tail":
-        statement = statement.where(Call.caller.like(f"%{query.text}"))
+        statement = statement.where(Call.caller_tail == query.text)  # indexed
     elif query.kind == "call_sid":
         statement = statement.where(Call.call_sid == query.text)
     elif query.kind == "number":
@@ -63,9 +63,9 @@ def matching(query: Query, dept: str | None = None) -> Select:
         statement = statement.where(Call.id.in_(tickets))
     else:
         statement = statement.where(Call.id.is_(None))
-    if dept is not None:
-        theirs = select(Callback.call_id).where(Callback.dept == dept)
-        statement = statement.where(Call.id.in_(theirs))
+    if dept is not None:  # checked per call found (by the unique callbacks.call_id)
+        theirs = exists().where(Callback.call_id == Call.id, Callback.dept == dept)
+        statement = statement.where(theirs)
     return statement
 
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from storage.models import RECORDING_DONE, RECORDING_REASON, Call, Callback, Recording
 from storage.reports.figures import Period
@@ -91,10 +91,16 @@ def remarks(session: Session, period: Period, dept: str | None = None) -> list[R
         )
         .limit(MAX_TEXTS)
     )
+    # Read from the period's callbacks (by `ix_callbacks_created_at`: a callback comes
+    # after its call), not by probing every call of the period for one.
+    noted = aliased(Callback)
+    with_notes = select(noted.id).where(
+        noted.created_at >= start_of_day(period.start), noted.verdict_note.is_not(None)
+    )
     notes = (
         select(Call.id, Call.dept, Callback.verdict_note)
         .join(Callback, Callback.call_id == Call.id)
-        .where(*in_period, Callback.verdict_note.is_not(None))
+        .where(*in_period, Callback.id.in_(with_notes))
         .limit(MAX_TEXTS)
     )
     out = [Remark(cid, d or "", "reason", t) for cid, d, t in session.execute(reasons) if t.strip()]

@@ -1,19 +1,34 @@
 """The wallboard's numbers: each department's callbacks now, its 实名差评回访整改率
 against the 100 % target (red/amber/green), and clusters of bad ratings in the last day
-(差评集中的问题要及时调查: one department, or one theme, over a threshold)."""
+(差评集中的问题要及时调查: one department, or one theme, over a threshold).
+
+The board's rate counts only what is due: of this month's real-name bad ratings, those
+closed with the caller's feedback / those closed or past their deadline (the callback's
+48 h, or the rectification's deadline once one was set). A case still open inside its
+deadline is not a failure: it counts in neither (`pending`), so a department is not red
+for work it still has time to do.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from storage.models import CALLBACK_CALLED_BACK, CALLBACK_OPEN, Callback
+from storage.models import (
+    CALLBACK_CALLED_BACK,
+    CALLBACK_OPEN,
+    SERVICE_KINDS,
+    Call,
+    Callback,
+    Rating,
+)
 from storage.reports.figures import Period, figures
 from storage.reports.themes import group, remarks
-from storage.workflow.deadlines import local_day
+from storage.workflow.deadlines import local_day, start_of_day
 
 SOON = timedelta(hours=4)
 DAY = timedelta(hours=24)
@@ -32,11 +47,18 @@ class DeptBoard:
     overdue: int = 0
     reached_in_time: int = 0
     settled: int = 0
-    followup_rate: float | None = None
+    pending: int = 0  # this month's real-name bad ratings still open inside their deadline
+    realname_due: int = 0  # this month's real-name bad ratings closed or past their deadline
+    realname_followed: int = 0  # … of which closed with the caller's feedback
+
+    @property
+    def followup_rate(self) -> float | None:
+        """Followed up / due (None when nothing is due yet)."""
+        return self.realname_followed / self.realname_due if self.realname_due else None
 
     @property
     def rag(self) -> str:
-        """red, amber or green against the 100 % target (grey without real-name bad ratings)."""
+        """red, amber or green against the 100 % target (grey when nothing is due)."""
         if self.followup_rate is None:
             return "none"
         if self.followup_rate >= TARGET:
@@ -58,16 +80,38 @@ def _count(condition) -> object:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def board(session: Session, now: datetime, dept: str | None = None) -> list[DeptBoard]:
-    """Every department's callbacks now and this month's follow-up rate."""
+def _pending(session: Session, now: datetime, since: datetime, dept: str | None) -> dict:
+    """Per department, the real-name bad ratings of calls since `since` still open inside
+    their deadline (few: only the cases not yet due are joined to their calls)."""
     deadline = func.coalesce(Callback.rectify_due_at, Callback.due_at)
-    active = Callback.state.in_(ACTIVE)
-    statement = select(
-        Callback.dept.label("dept"),
-        _count(Callback.state == CALLBACK_OPEN).label("open"),
-        _count(and_(active, deadline >= now, deadline < now + SOON)).label("due_soon"),
-        _count(and_(active, deadline < now)).label("overdue"),
-    ).group_by(Callback.dept)
+    statement = (
+        select(Callback.dept, func.count(Callback.id))
+        .join(Call, Call.id == Callback.call_id)
+        .join(Rating, Rating.id == Callback.rating_id)
+        .where(Callback.state.in_(ACTIVE), deadline >= now)
+        .where(Call.created_at >= since, Call.kind.in_(SERVICE_KINDS))
+        .where(func.coalesce(Call.caller, "") != "")
+        .where(Rating.category == "bad", Rating.excluded.is_(False))
+        .group_by(Callback.dept)
+    )
+    if dept:
+        statement = statement.where(Callback.dept == dept)
+    return {key or "": count for key, count in session.execute(statement)}
+
+
+def board(session: Session, now: datetime, dept: str | None = None) -> list[DeptBoard]:
+    """Every department's callbacks now and this month's follow-up rate (of what is due)."""
+    deadline = func.coalesce(Callback.rectify_due_at, Callback.due_at)
+    statement = (  # from the index ix_callbacks_board alone
+        select(
+            Callback.dept.label("dept"),
+            _count(Callback.state == CALLBACK_OPEN).label("open"),
+            _count(and_(deadline >= now, deadline < now + SOON)).label("due_soon"),
+            _count(deadline < now).label("overdue"),
+        )
+        .where(Callback.state.in_(ACTIVE))
+        .group_by(Callback.dept)
+    )
     if dept:
         statement = statement.where(Callback.dept == dept)
     boards = {
@@ -76,10 +120,13 @@ def board(session: Session, now: datetime, dept: str | None = None) -> list[Dept
     }
     today = local_day(now)
     month = Period(today.replace(day=1), today)
+    pending = _pending(session, now, start_of_day(month.start), dept)
     for row in figures(session, month, "dept", dept)[1]:
         tile = boards.setdefault(row.key, DeptBoard(row.key))
         tile.reached_in_time, tile.settled = row.cb_in_time, row.cb_settled
-        tile.followup_rate = row.followup_rate
+        tile.pending = pending.get(row.key, 0)
+        tile.realname_due = max(row.realname_bad - tile.pending, 0)
+        tile.realname_followed = row.realname_followed
     return sorted(boards.values(), key=lambda b: (-b.overdue, -b.due_soon, -b.open, b.dept))
 
 
@@ -87,15 +134,13 @@ def clusters(
     session: Session, now: datetime, threshold: int, dept: str | None = None
 ) -> list[Alert]:
     """Departments and themes with at least `threshold` bad ratings in the last 24 hours."""
-    statement = (
-        select(Callback.dept, func.count(Callback.id))
-        .where(Callback.created_at >= now - DAY)
-        .group_by(Callback.dept)
-    )
+    # A day's bad ratings are few: counted here, so that the database reads them by
+    # `ix_callbacks_created_at` rather than every callback in department order.
+    statement = select(Callback.dept).where(Callback.created_at >= now - DAY)
     if dept:
         statement = statement.where(Callback.dept == dept)
-    alerts = [Alert("dept", key or "", count) for key, count in session.execute(statement)]
-    alerts = [a for a in alerts if a.count >= threshold]
+    per_dept = Counter(key or "" for key in session.scalars(statement))
+    alerts = [Alert("dept", key, count) for key, count in per_dept.items() if count >= threshold]
     days = Period(local_day(now - DAY), local_day(now))
     for theme in group(remarks(session, days, dept)):
         if theme.count >= threshold and theme.code != "other":
