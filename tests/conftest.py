@@ -7,7 +7,6 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,6 +19,7 @@ from ivr import create_app
 from ivr.simulate import CallScript, Simulator
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
+from tests.helpers import redis_answers
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 BASE_URL = "https://ivr.example.test"
@@ -65,13 +65,7 @@ def redis_server(tmp_path_factory) -> str:
         stdout=subprocess.DEVNULL,
     )
     url = f"redis://127.0.0.1:{port}/0"
-    client = Redis.from_url(url)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except Exception:
-            time.sleep(0.05)
+    redis_answers(url)
     yield url
     process.terminate()
     process.wait(10)
@@ -220,6 +214,28 @@ def live_server(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(10)
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's; never `playwright install`
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def browser():
+    """Debian's Chromium under Playwright (skipped without either)."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed: apt-get install chromium fonts-noto-cjk")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 @functools.cache
