@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
 import socket
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -201,9 +203,9 @@ def twiml_verbs(response) -> list[str]:
     return [element.tag for element in root.iter()][1:]
 
 
-@pytest.fixture
-def live_server(app):
-    """The app on a real, threaded HTTP server on a loopback port; yields its address."""
+@contextlib.contextmanager
+def serving(app) -> Iterator[str]:
+    """`app` on a real, threaded HTTP server on a loopback port, for the block; its address."""
     import threading
 
     from werkzeug.serving import make_server
@@ -211,9 +213,18 @@ def live_server(app):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+@pytest.fixture
+def live_server(app):
+    """The app on a real, threaded HTTP server on a loopback port; yields its address."""
+    with serving(app) as address:
+        yield address
 
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's; never `playwright install`
