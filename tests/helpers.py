@@ -56,8 +56,10 @@ def until(
 
 
 def sqlite_write_lock(database_url: str) -> sqlite3.Connection:
-    """An operator's write transaction holding the SQLite database (ROLLBACK to end it)."""
-    foreign = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    """An operator's write transaction holding the SQLite database (ROLLBACK to end it,
+    from any thread)."""
+    path = database_url.removeprefix("sqlite:///")
+    foreign = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     foreign.execute("BEGIN IMMEDIATE")
     return foreign
 

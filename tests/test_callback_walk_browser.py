@@ -27,7 +27,7 @@ from workers.sweep import sweep
 expect = sync_api.expect
 WIDE = {"width": 1280, "height": 1000}
 
-pytestmark = pytest.mark.usefixtures("fast_hashing")
+pytestmark = [pytest.mark.usefixtures("fast_hashing"), pytest.mark.any_database]
 
 
 def work(sessions, redis_url) -> None:

@@ -14,7 +14,7 @@ from tests.console_helpers import PASSWORD, make_people, new_callback
 PDF = b"%PDF-1.4\n% evidence\n"
 
 
-pytestmark = pytest.mark.usefixtures("fast_hashing")
+pytestmark = [pytest.mark.usefixtures("fast_hashing"), pytest.mark.any_database]
 
 
 def test_staff_works_a_callback_to_closed(browser, live_server, sessions, tmp_path):

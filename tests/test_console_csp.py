@@ -18,7 +18,7 @@ document.addEventListener('securitypolicyviolation',
   e => window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));
 """
 
-pytestmark = pytest.mark.usefixtures("fast_hashing")
+pytestmark = [pytest.mark.usefixtures("fast_hashing"), pytest.mark.any_database]
 
 
 def _visit_all(browser, base: str, username: str, paths: list[str]) -> dict[str, list[str]]:

@@ -57,7 +57,7 @@ def _stored(sessions) -> dict[str, int]:
 
 def test_sqlite_locked_for_10_s_under_20_calls(live_server, database_url, sessions, sqlite_only):
     """An operator's write transaction holds the database for 10 s while calls arrive."""
-    foreign = sqlite_write_lock(database_url)
+    foreign = sqlite_write_lock(database_url)  # released by the timer's thread
     release = threading.Timer(10, lambda: foreign.execute("ROLLBACK"))
     release.start()
 

@@ -15,7 +15,7 @@ from tests.browser_helpers import login, screenshot, sync_api
 from tests.console_helpers import PASSWORD, make_people
 from tests.supervisor_helpers import keyed_call
 
-pytestmark = pytest.mark.usefixtures("fast_hashing")
+pytestmark = [pytest.mark.usefixtures("fast_hashing"), pytest.mark.any_database]
 
 
 def shot(page, name: str) -> None:

@@ -15,6 +15,8 @@ import pytest
 from tests.audio_helpers import TELEPHONE, sox
 from workers.speech.audio import BadAudio, _decode, prepare_audio, seconds_of, trim_silence
 
+pytestmark = pytest.mark.any_database
+
 
 def tone(path: Path, seconds: float, *, rate: int = 8000, extra: tuple[str, ...] = ()) -> Path:
     mono_16_bit = ("-r", str(rate), "-c", "1", "-b", "16")

@@ -28,7 +28,7 @@ from tests.conftest import twiml_verbs
 from tests.helpers import stored_call
 from workers.queues import QUEUES
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.any_database]
 
 KO = "ko-KR"
 

@@ -20,7 +20,7 @@ from tests.console_helpers import make_people
 from tests.figures_check import expected_counts
 from tests.supervisor_helpers import keyed_call, spoken_call
 
-pytestmark = pytest.mark.usefixtures("fast_hashing")
+pytestmark = [pytest.mark.usefixtures("fast_hashing"), pytest.mark.any_database]
 OCTOBER = ("2026-10-01", "2026-10-31")
 
 
