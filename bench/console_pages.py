@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -39,39 +38,15 @@ sys.path.insert(0, str(ROOT))  # run as a script: the project's packages sit nex
 
 from sqlalchemy import func, select  # noqa: E402
 
+from bench.console_client import PASSWORD, login, timed  # noqa: E402
 from bench.services import redis_server  # noqa: E402
-from storage.access.users import create_department, create_user, find_user  # noqa: E402
+from storage.access.users import create_user, find_user  # noqa: E402
 from storage.db import make_engine, make_session_factory, transaction  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Call, Callback  # noqa: E402
 from storage.reports.figures_rollup import refresh  # noqa: E402
-from storage.seed import SeedPlan, seed_calls  # noqa: E402
+from storage.seed import DEPARTMENT_NAMES, SeedPlan, name_departments, seed_calls  # noqa: E402
 from storage.types import utcnow  # noqa: E402
-
-PASSWORD = "bench-password-123"
-DEPARTMENTS = (
-    "住房保障局",
-    "交通运输局",
-    "水务局",
-    "市场监管局",
-    "人社局",
-    "教育局",
-    "卫健委",
-    "城管局",
-)
-
-
-def timed(client, path: str, repeat: int) -> float:
-    """The median seconds of `repeat` GETs of `path` (each must answer 200)."""
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        response = client.get(path)
-        _ = response.get_data()  # a streamed answer is produced while it is read
-        times.append(time.perf_counter() - started)
-        if response.status_code != 200:
-            raise RuntimeError(f"{path}: HTTP {response.status_code}")
-    return statistics.median(times)
 
 
 def peak_memory(client, path: str) -> float:
@@ -85,26 +60,15 @@ def peak_memory(client, path: str) -> float:
     return peak / 1e6
 
 
-def login(app, username: str = "boss"):
-    client = app.test_client()
-    page = client.get("/console/login").get_data(as_text=True)
-    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    form = {"username": username, "password": PASSWORD, "csrf_token": token}
-    if client.post("/console/login", data=form).status_code != 302:
-        raise RuntimeError("could not log in")
-    return client
-
-
 def seed(factory, calls: int, days: int) -> None:
     with transaction(factory) as session:
-        for n, name in enumerate(DEPARTMENTS):
-            create_department(session, f"D{n:02d}", name)
+        name_departments(session)
         create_user(session, "boss", PASSWORD, "supervisor")
     try:
         from storage.names import save_agent
 
         with transaction(factory) as session:
-            for n in range(len(DEPARTMENTS)):
+            for n in range(len(DEPARTMENT_NAMES)):
                 for a in range(8):
                     save_agent(session, f"A{n:02d}{a:02d}", f"话务员{n}{a}", f"D{n:02d}")
     except ImportError:  # before the agents table existed

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -38,6 +37,7 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: the project's packages sit next to bench/
 
+from bench.console_client import PASSWORD, login, timed  # noqa: E402
 from bench.services import redis_server  # noqa: E402
 from storage.access.users import create_user, find_user  # noqa: E402
 from storage.db import make_engine, make_session_factory, transaction  # noqa: E402
@@ -49,30 +49,7 @@ from storage.seed import SeedPlan, seed_calls  # noqa: E402
 from storage.types import utcnow  # noqa: E402
 from storage.workflow.deadlines import local_day  # noqa: E402
 
-PASSWORD = "bench-password-123"
 LIMIT_S = 1.0
-
-
-def timed(client, path: str, repeat: int) -> float:
-    """The median seconds of `repeat` GETs of `path` (each must answer 200)."""
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        response = client.get(path)
-        times.append(time.perf_counter() - started)
-        if response.status_code != 200:
-            raise RuntimeError(f"{path}: HTTP {response.status_code}")
-    return statistics.median(times)
-
-
-def login(app):
-    client = app.test_client()
-    page = client.get("/console/login").get_data(as_text=True)
-    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    form = {"username": "boss", "password": PASSWORD, "csrf_token": token}
-    if client.post("/console/login", data=form).status_code != 302:
-        raise RuntimeError("could not log in")
-    return client
 
 
 def main() -> int:

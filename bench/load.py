@@ -53,6 +53,7 @@ from services import (  # noqa: E402
     redis_server,
     service_env,
     stop,
+    wait_for_log,
 )
 from timing import Stats, TimedClient, percentile  # noqa: E402
 from webhooks import BARE_APP, BARE_PATH, BUSY_PROMPT, drive_bare, plan_calls  # noqa: E402
@@ -192,7 +193,7 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
         web_url = stack.enter_context(gunicorn(web_argv, port, env, workdir / "web"))
         bare_url = stack.enter_context(gunicorn(bare_argv, bare_port, env, workdir / "bare"))
         for number in range(args.worker_processes):
-            _wait_for(workdir / f"worker{number}.log", "loaded")  # the model, before any job
+            wait_for_log(workdir / f"worker{number}.log", "loaded")  # the model, before any job
 
         client = TimedClient(BUDGET_S)
         simulator = Simulator(web_url, AUTH_TOKEN, client, account_sid=ACCOUNT_SID, media=media)
@@ -251,14 +252,6 @@ def _drain(database_url: str, timeout_s: float = 300) -> int:
             time.sleep(1)
     finally:
         engine.dispose()
-
-
-def _wait_for(log: Path, text: str, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while text not in log.read_text(errors="replace"):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{log.name} never said {text!r}")
-        time.sleep(0.2)
 
 
 def _place_all(simulator: Simulator, scripts: list[CallScript], concurrency: int):

@@ -25,6 +25,15 @@ AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
 PROBE_PATH = "/prompts/zh-CN/thanks.wav"  # any answer means the server is up
 
 
+def wait_for_log(log: Path, text: str, timeout_s: float = 120) -> None:
+    """Until the process writing `log` has said `text` (e.g. its model is loaded)."""
+    deadline = time.monotonic() + timeout_s
+    while text not in log.read_text(errors="replace"):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{log.name} never said {text!r}")
+        time.sleep(0.2)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((LOOPBACK, 0))

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import load  # noqa: E402
 from load import ACCOUNT_SID, procfile_process  # noqa: E402
-from services import AUTH_TOKEN, redis_server  # noqa: E402
+from services import AUTH_TOKEN, redis_server, wait_for_log  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from timing import percentile  # noqa: E402
 
@@ -231,7 +231,7 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
 
         log = workdir / "worker.log"
         stack.enter_context(procfile_process("worker", env, log))
-        _wait_for(log, "loaded")
+        wait_for_log(log, "loaded")
         from workers.context import connect_redis
         from workers.queues import send_after_commit
 
@@ -273,14 +273,6 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
     print(f"{'recognition alone':34} {statistics.mean(base) * 1000:8.1f} {ms(base, 0.5)}")
     print(f"\njobs never done {never}, recordings not done {undone}, wrong ratings {wrong}")
     return not never and not undone and not wrong
-
-
-def _wait_for(log: Path, text: str, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while text not in log.read_text(errors="replace"):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{log.name} never said {text!r}")
-        time.sleep(0.2)
 
 
 def main() -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 
 import click
+from sqlalchemy.orm import Session
 
 from ivr.devenv import SIMULATOR_MEDIA_PORT
 from ivr.logging_setup import configure_logging
@@ -62,6 +65,19 @@ def _database_session():
     return transaction(session_factory())
 
 
+@contextlib.contextmanager
+def _user_change() -> Iterator[Session]:
+    """A transaction for a user or department command; a `UserError` (its reason) ends
+    the command with that message and nothing written."""
+    from storage.access.users import UserError
+
+    try:
+        with _database_session() as session:
+            yield session
+    except UserError as error:
+        raise click.ClickException(str(error)) from None
+
+
 def _read_password() -> str:
     """The password from standard input: typed twice, hidden, at a terminal; else one line."""
     if sys.stdin.isatty():
@@ -86,10 +102,10 @@ def user_create(name: str, role: str, dept: str | None, phone: str | None) -> No
     password = _read_password()
     try:
         check_password(password)  # before opening the database: say why at once
-        with _database_session() as session:
-            create_user(session, name, password, role, dept).phone = phone or None
     except UserError as error:
         raise click.ClickException(str(error)) from None
+    with _user_change() as session:
+        create_user(session, name, password, role, dept).phone = phone or None
     click.echo(f"user {name} created ({role}{', ' + dept if dept else ''})", err=True)
 
 
@@ -103,13 +119,10 @@ def dept() -> None:
 @click.argument("name")
 def dept_create(code: str, name: str) -> None:
     """Create a department."""
-    from storage.access.users import UserError, create_department
+    from storage.access.users import create_department
 
-    try:
-        with _database_session() as session:
-            create_department(session, code, name)
-    except UserError as error:
-        raise click.ClickException(str(error)) from None
+    with _user_change() as session:
+        create_department(session, code, name)
     click.echo(f"department {code} created", err=True)
 
 
@@ -118,13 +131,10 @@ def dept_create(code: str, name: str) -> None:
 @click.argument("username")
 def dept_set_head(code: str, username: str) -> None:
     """Make USERNAME the head of department CODE (escalations go to the head)."""
-    from storage.access.users import UserError, set_department_head
+    from storage.access.users import set_department_head
 
-    try:
-        with _database_session() as session:
-            set_department_head(session, code, username)
-    except UserError as error:
-        raise click.ClickException(str(error)) from None
+    with _user_change() as session:
+        set_department_head(session, code, username)
     click.echo(f"{username} heads department {code}", err=True)
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models import Base
+from storage.models_supervision import DrawnSample
 from storage.types import utcnow
 
 # A day of the holiday table (`Holiday.kind`).
@@ -51,21 +52,10 @@ class Holiday(Base):
     year: Mapped[int] = mapped_column(index=True)  # the notice's year (a 班 may fall before it)
 
 
-class VerificationCheck(Base):
+class VerificationCheck(DrawnSample, Base):
     """A 监督查评 sample: a seeded random share of all rated calls of a period."""
 
     __tablename__ = "verification_checks"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_by_name: Mapped[str] = mapped_column(String(64))
-    period_start: Mapped[date]
-    period_end: Mapped[date]  # inclusive
-    seed: Mapped[int] = mapped_column(BigInteger)
-    rate: Mapped[float | None]
-    count: Mapped[int | None]
-    population: Mapped[int] = mapped_column(default=0)
 
     items: Mapped[list[VerificationItem]] = relationship(
         order_by="VerificationItem.position", cascade="all, delete-orphan"

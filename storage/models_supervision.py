@@ -15,6 +15,22 @@ from storage.models import Base, Call, Callback
 from storage.types import utcnow
 
 
+class DrawnSample:
+    """What every drawn sample records (抽查, 监督查评): who drew it when, over which
+    period, with which seed, rate or count, and from how many candidates."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_name: Mapped[str] = mapped_column(String(64))
+    period_start: Mapped[date]
+    period_end: Mapped[date]  # inclusive
+    seed: Mapped[int] = mapped_column(BigInteger)
+    rate: Mapped[float | None]
+    count: Mapped[int | None]
+    population: Mapped[int] = mapped_column(default=0)
+
+
 class AuditEntry(Base):
     """Who did (or was refused) what in the console: playbacks, reveals, exports, 403s."""
 
@@ -82,22 +98,12 @@ class FigureState(Base):
     refreshed_until: Mapped[datetime]
 
 
-class SpotCheck(Base):
+class SpotCheck(DrawnSample, Base):
     """A random sample (抽查, 第十六条) of closed callbacks, drawn reproducibly from `seed`."""
 
     __tablename__ = "spot_checks"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_by_name: Mapped[str] = mapped_column(String(64))
-    period_start: Mapped[date]
-    period_end: Mapped[date]  # inclusive
     dept: Mapped[str | None] = mapped_column(String(64))
-    seed: Mapped[int] = mapped_column(BigInteger)
-    rate: Mapped[float | None]
-    count: Mapped[int | None]
-    population: Mapped[int] = mapped_column(default=0)
     note: Mapped[str | None] = mapped_column(Text)
 
     items: Mapped[list[SpotCheckItem]] = relationship(

@@ -8,6 +8,7 @@ second on SQLite). The same `seed` gives the same rows.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from callflows.vocabulary import LEVELS
 from storage.access.privacy import phone_tail
+from storage.access.users import create_department
 from storage.db import transaction
 from storage.models import (
     CALLBACK_CALLED_BACK,
@@ -32,6 +34,17 @@ from storage.models import (
 )
 from storage.records.calls import CALLBACK_DUE_AFTER
 
+# The seeded departments D00, D01 … by name, as a 12345 centre would have them.
+DEPARTMENT_NAMES = (
+    "住房保障局",
+    "交通运输局",
+    "水务局",
+    "市场监管局",
+    "人社局",
+    "教育局",
+    "卫健委",
+    "城管局",
+)
 LEVEL_WEIGHTS = (45, 25, 12, 10, 8)
 BATCH = 5000
 
@@ -142,6 +155,12 @@ def _rows(plan: SeedPlan, rng: random.Random, first_id: int, count: int):
             rating["excluded"] = callback["state"] == CALLBACK_NOT_ADOPTED
             callbacks.append(callback)
     return calls, ratings, callbacks
+
+
+def name_departments(session: Session, names: Sequence[str] = DEPARTMENT_NAMES) -> None:
+    """Create the departments the seeded calls name (D00, D01 …) with these names."""
+    for n, name in enumerate(names):
+        create_department(session, f"D{n:02d}", name)
 
 
 def seed_calls(factory: sessionmaker[Session], plan: SeedPlan) -> int:

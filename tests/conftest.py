@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
 import socket
 import subprocess
-import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,6 +21,7 @@ from ivr import create_app
 from ivr.simulate import CallScript, Simulator
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
+from tests.helpers import redis_answers
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 BASE_URL = "https://ivr.example.test"
@@ -65,13 +67,7 @@ def redis_server(tmp_path_factory) -> str:
         stdout=subprocess.DEVNULL,
     )
     url = f"redis://127.0.0.1:{port}/0"
-    client = Redis.from_url(url)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except Exception:
-            time.sleep(0.05)
+    redis_answers(url)
     yield url
     process.terminate()
     process.wait(10)
@@ -218,9 +214,9 @@ def twiml_verbs(response) -> list[str]:
     return [element.tag for element in root.iter()][1:]
 
 
-@pytest.fixture
-def live_server(app):
-    """The app on a real, threaded HTTP server on a loopback port; yields its address."""
+@contextlib.contextmanager
+def serving(app) -> Iterator[str]:
+    """`app` on a real, threaded HTTP server on a loopback port, for the block; its address."""
     import threading
 
     from werkzeug.serving import make_server
@@ -228,9 +224,40 @@ def live_server(app):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+@pytest.fixture
+def live_server(app):
+    """The app on a real, threaded HTTP server on a loopback port; yields its address."""
+    with serving(app) as address:
+        yield address
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's; never `playwright install`
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def browser():
+    """Debian's Chromium under Playwright (skipped without either)."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed: apt-get install chromium fonts-noto-cjk")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 @functools.cache

@@ -9,28 +9,18 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from storage.access.users import create_department, create_user
+from storage.access.users import create_user
 from storage.db import transaction
 from storage.models import Call, Callback, User
 from storage.names import save_agent
 from storage.records.calls import log_event
-from storage.seed import SeedPlan, seed_calls
+from storage.seed import DEPARTMENT_NAMES, SeedPlan, name_departments, seed_calls
 from storage.types import utcnow
 from storage.workflow import callbacks as wf
 from storage.workflow.spotchecks import draw
 from tests.console_helpers import PASSWORD, new_callback
 from tests.supervisor_helpers import spoken_call
 
-DEPARTMENTS = (
-    "住房保障局",
-    "交通运输局",
-    "水务局",
-    "市场监管局",
-    "人社局",
-    "教育局",
-    "卫健委",
-    "城管局",
-)
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
 GIVEN = "芳伟娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰"
 AGENTS_PER_DEPT = 8
@@ -43,8 +33,8 @@ def agent_name(n: int) -> str:
 def seed_console(sessions, calls: int = 2000) -> dict[str, int]:
     """Departments D00…D07 with names, their agents, users, seeded and real calls."""
     with transaction(sessions) as session:
-        for n, name in enumerate(DEPARTMENTS):
-            create_department(session, f"D{n:02d}", name)
+        name_departments(session)
+        for n in range(len(DEPARTMENT_NAMES)):
             for a in range(AGENTS_PER_DEPT):
                 save_agent(session, f"A{n:02d}{a:02d}", agent_name(n * 8 + a), f"D{n:02d}")
         save_agent(session, "A07", "林晓", "D00")

@@ -11,12 +11,12 @@ import base64
 import json
 import re
 import secrets
-import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
+
+from tests.http_fakes import QuietHandler, serve
 
 ACCOUNT_SID = "AC" + "0" * 32
 
@@ -53,27 +53,16 @@ class FakeTwilio:
         self.refuse: tuple[int, int, str] | None = None
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                form = parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
+                form = parse_qs(self.form_body().decode(), keep_blank_values=True)
                 seen = Seen("POST", self.path, self.headers.get("Authorization"), form)
                 fake.seen.append(seen)
                 status, body = fake.answer(seen)
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                self.answer(status, json.dumps(body).encode())
 
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = serve(Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
 
     def answer(self, seen: Seen) -> tuple[int, dict]:
         if seen.authorization != self.basic:

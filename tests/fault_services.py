@@ -6,16 +6,14 @@ import json
 import shutil
 import signal
 import subprocess
-import threading
-import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from redis import Redis
-from redis.exceptions import RedisError
+import pytest
 
 from tests.conftest import _free_port
+from tests.helpers import redis_answers
+from tests.http_fakes import QuietHandler, serve
 
 
 class RedisProcess:
@@ -43,14 +41,8 @@ class RedisProcess:
             ],
             stdout=subprocess.DEVNULL,
         )
-        client = Redis.from_url(self.url)
-        for _ in range(200):
-            try:
-                client.ping()
-                return
-            except RedisError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+        if not redis_answers(self.url, tries=200):
+            raise RuntimeError("redis-server did not start")
 
     def freeze(self) -> None:
         """SIGSTOP: connections are accepted but nothing is answered (a hung server)."""
@@ -68,6 +60,15 @@ class RedisProcess:
             self.process.wait(10)
 
 
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis of the test's own, to stop, freeze and kill (import it as a fixture)."""
+    server = RedisProcess(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
 def _subject(body: dict) -> str:
     """What a push is about: the call's id, or the notification's."""
     if "call" in body:
@@ -82,18 +83,12 @@ class WorkOrderReceiver:
         self.pushes: Counter[str] = Counter()
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.pushes[_subject(json.loads(body))] += 1
-                self.send_response(204)
-                self.end_headers()
+                receiver.pushes[_subject(json.loads(self.form_body()))] += 1
+                self.answer(204)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve(Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
 
     def close(self) -> None:

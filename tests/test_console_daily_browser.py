@@ -4,9 +4,6 @@ facts, the staff queue and callback page on a phone. Screenshots go to tests/out
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
@@ -14,26 +11,12 @@ from storage.db import transaction
 from storage.models import Callback, User
 from storage.workflow import callbacks as wf
 from storage.workflow.inbox import KIND_DUE_SOON, KIND_NEW, notify
-from tests.console_helpers import PASSWORD
+from tests.browser_helpers import OUTPUT, login, screenshot, sync_api
 from tests.console_seed import seed_console
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-OUTPUT = Path(__file__).resolve().parent / "output"
 SIZES = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 pytestmark = [pytest.mark.usefixtures("fast_hashing"), pytest.mark.any_database]
-
-
-@pytest.fixture
-def browser():
-    if not shutil.which(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed: apt-get install chromium fonts-noto-cjk")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -42,18 +25,11 @@ def seeded(live_server, sessions):
 
 
 def open_as(browser, base: str, username: str, size: str):
-    page = browser.new_page(locale="zh-CN", viewport=SIZES[size])
-    page.goto(f"{base}/console/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    return page
+    return login(browser, base, username, SIZES[size], heading=None)
 
 
 def shot(page, name: str) -> None:
-    OUTPUT.mkdir(exist_ok=True)
-    page.screenshot(path=OUTPUT / f"daily-{name}.png", full_page=True)
+    screenshot(page, f"daily-{name}")
 
 
 def no_horizontal_scroll(page) -> bool:

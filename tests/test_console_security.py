@@ -18,6 +18,7 @@ from sqlalchemy import select
 from storage.access.users import find_user
 from storage.db import transaction
 from storage.models import AuditEntry, Call
+from tests.conftest import serving
 from tests.console_helpers import PASSWORD, csrf, login, make_people
 from tests.supervisor_helpers import spoken_call, tone_wav
 
@@ -154,18 +155,11 @@ def _login_form(base: str) -> tuple[requests.Session, str]:
 @pytest.fixture
 def http_server(env, people, monkeypatch):
     """The app on a loopback HTTP server (cookies not marked Secure, as in development)."""
-    from werkzeug.serving import make_server
-
     from ivr import create_app
 
     monkeypatch.setenv("PUBLIC_BASE_URL", "http://127.0.0.1")
-    app = create_app()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
+    with serving(create_app()) as address:
+        yield address
 
 
 def test_simultaneous_wrong_logins_are_counted_before_the_check(http_server):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import sqlite3
 import time
 
 import pytest
@@ -15,7 +14,7 @@ import storage.db
 from ivr import create_app
 from storage.models import Rating
 from tests.conftest import BASE_URL, sign, twiml_verbs
-from tests.helpers import count
+from tests.helpers import count, sqlite_write_lock, until
 
 PATH = "/voice/survey/input?lang=zh-CN&node=ask&reasks=0"
 FORM = {"CallSid": "CA" + "e" * 32, "Digits": "4", "CallStatus": "in-progress"}
@@ -46,7 +45,9 @@ def test_another_process_holding_the_writer_turn(short_timeout_client, database_
     assert twiml_verbs(response) == ["Play", "Hangup"]
     assert "thanks_bad" in response.get_data(as_text=True), "the key was kept: received"
     assert took < 3
-    assert _until(lambda: count(sessions, Rating) == 1), "stored once released"
+    assert until(lambda: count(sessions, Rating) == 1, 10, 0.1, (OperationalError,)), (
+        "stored once released"
+    )
     response, _ = _timed_post(short_timeout_client)
     assert "thanks_bad" in response.get_data(as_text=True), "works again once released"
     assert count(sessions, Rating) == 1
@@ -54,8 +55,7 @@ def test_another_process_holding_the_writer_turn(short_timeout_client, database_
 
 def test_a_foreign_connection_locking_the_database(short_timeout_client, database_url, sessions):
     """E.g. an operator's sqlite3 shell in the middle of a write."""
-    foreign = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
-    foreign.execute("BEGIN IMMEDIATE")
+    foreign = sqlite_write_lock(database_url)
     try:
         response, took = _timed_post(short_timeout_client)
     finally:
@@ -63,16 +63,6 @@ def test_a_foreign_connection_locking_the_database(short_timeout_client, databas
         foreign.close()
     assert "thanks_bad" in response.get_data(as_text=True)
     assert took < 3
-    assert _until(lambda: count(sessions, Rating) == 1), "stored once released"
-
-
-def _until(predicate, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return True
-        except OperationalError:  # the spool being applied holds the lock a moment
-            pass
-        time.sleep(0.1)
-    return False
+    assert until(lambda: count(sessions, Rating) == 1, 10, 0.1, (OperationalError,)), (
+        "stored once released"
+    )

@@ -9,7 +9,6 @@ here the timeouts are the production ones.)
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 import uuid
@@ -25,23 +24,11 @@ from storage.migrate import upgrade
 from storage.models import Call, Callback, CallEvent, OutboxJob, Rating
 from tests.conftest import BASE_URL, sign, twiml_verbs
 from tests.fault_report import report_fault
-from tests.helpers import count
+from tests.helpers import count, sqlite_write_lock, until
 from tests.postgres_cluster import PostgresCluster
 
 TWILIO_LIMIT_S = 15
 KEPT_BOUND_S = 5  # the documented bound of a webhook under a database lock
-
-
-def _until(predicate, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return True
-        except Exception:  # still busy applying the spool
-            pass
-        time.sleep(0.2)
-    return False
 
 
 STORED = (Call, Rating, Callback, OutboxJob, CallEvent)
@@ -70,10 +57,7 @@ def _stored(sessions) -> dict[str, int]:
 
 def test_sqlite_locked_for_10_s_under_20_calls(live_server, database_url, sessions, sqlite_only):
     """An operator's write transaction holds the database for 10 s while calls arrive."""
-    foreign = sqlite3.connect(
-        database_url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False
-    )  # released by the timer's thread
-    foreign.execute("BEGIN IMMEDIATE")
+    foreign = sqlite_write_lock(database_url)  # released by the timer's thread
     release = threading.Timer(10, lambda: foreign.execute("ROLLBACK"))
     release.start()
 
@@ -93,7 +77,7 @@ def test_sqlite_locked_for_10_s_under_20_calls(live_server, database_url, sessio
     for response, took in answers:
         assert response.status_code == 200 and took < KEPT_BOUND_S
         assert "thanks_bad" in response.text and "<Hangup" in response.text
-    assert _until(lambda: count(sessions, Rating) == 20), "kept keys stored once released"
+    assert until(lambda: count(sessions, Rating) == 20), "kept keys stored once released"
     response, _ = _press(create_app().test_client(), sids[0])
     assert "thanks_bad" in response.get_data(as_text=True), "works again once released"
     assert count(sessions, Rating) == 20 and count(sessions, Callback) == 20
@@ -148,7 +132,7 @@ def test_postgres_table_locked_the_caller_hears_busy_not_dead_air(pg_app):
     assert twiml_verbs(response) == ["Play", "Hangup"]
     assert "thanks_bad" in response.get_data(as_text=True), "kept: the caller is thanked"
     assert took < KEPT_BOUND_S, f"answered after {took:.1f} s"
-    assert _until(lambda: count(sessions, Rating) == 1), "stored once the lock is gone"
+    assert until(lambda: count(sessions, Rating) == 1), "stored once the lock is gone"
     response, _ = _press(client, call_sid)
     assert "thanks_bad" in response.get_data(as_text=True)
     # once: the push and the department's announcement of the 差评
@@ -169,7 +153,7 @@ def test_postgres_restart_between_and_during_calls(pg_app, postgres):
         postgres.start()
 
     sessions = _pg_sessions(url)
-    assert _until(lambda: count(sessions, Rating) == 2), "the kept key stored once it is up"
+    assert until(lambda: count(sessions, Rating) == 2), "the kept key stored once it is up"
     response, _ = _press(client, down_sid)
     assert "thanks_bad" in response.get_data(as_text=True), "pooled connections renewed"
     assert count(sessions, Rating) == 2 and count(sessions, Callback) == 1

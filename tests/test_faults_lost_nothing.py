@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -30,6 +29,7 @@ from ivr.simulate_http import http_transport
 from storage.db import make_engine
 from tests.conftest import AUTH_TOKEN, BASE_URL, _free_port
 from tests.fault_report import count_fault, report_fault
+from tests.helpers import sqlite_write_lock, until
 
 LEVEL_BY_KEY = {"1": "very_satisfied", "2": "satisfied", "3": "basically_satisfied"}
 LEVEL_BY_KEY |= {"4": "dissatisfied", "5": "very_dissatisfied"}
@@ -42,8 +42,7 @@ def database_locked(url: str) -> Iterator[None]:
     """Someone else's write transaction holds the database (SQLite) or the calls table
     (PostgreSQL: a migration, a stuck report) until the block ends."""
     if url.startswith("sqlite"):
-        foreign = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
-        foreign.execute("BEGIN IMMEDIATE")
+        foreign = sqlite_write_lock(url)
         try:
             yield
         finally:
@@ -73,18 +72,6 @@ class TimedTransport:
         return answer
 
 
-def _until(predicate, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return True
-        except Exception:  # the database may still be busy applying
-            pass
-        time.sleep(0.2)
-    return False
-
-
 def _scripts(n: int) -> list[CallScript]:
     return [CallScript(answers=[str(i % 5 + 1)]) for i in range(n)]
 
@@ -112,7 +99,7 @@ def test_database_locked_for_8_s_during_30_calls(live_server, database_url, sess
     assert max(starts) < SURVEY_BOUND_S, f"survey start took {max(starts):.1f} s"
     assert max(took for _, took in transport.latencies) < TWILIO_LIMIT_S
     sids = [s.call_sid for s in scripts]
-    assert _until(lambda: count_fault("-", sessions, sids, _pressed(scripts)).ratings_lost == 0)
+    assert until(lambda: count_fault("-", sessions, sids, _pressed(scripts)).ratings_lost == 0)
     result = report_fault("database locked 8 s", sessions, sids, _pressed(scripts))
     assert result.ratings_lost == 0 and result.ratings_stored == 30
     assert result.callbacks_opened == 12
@@ -202,5 +189,5 @@ def test_concurrent_lock_release_applies_once(live_server, database_url, session
     sweeper.start()
     sweeper.join(30)
     sids = [s.call_sid for s in scripts]
-    assert _until(lambda: count_fault("-", sessions, sids, _pressed(scripts)).ratings_lost == 0)
+    assert until(lambda: count_fault("-", sessions, sids, _pressed(scripts)).ratings_lost == 0)
     assert count_fault("-", sessions, sids, _pressed(scripts)).callbacks_opened == 2

@@ -28,21 +28,13 @@ from storage.outbox import PUSH_CALL_UPDATE, PUSH_NOTIFICATION
 from storage.types import utcnow
 from tests.conftest import AUTH_TOKEN, BASE_URL
 from tests.fault_report import report_fault
-from tests.fault_services import RedisProcess, WorkOrderReceiver
+from tests.fault_services import WorkOrderReceiver, own_redis  # noqa: F401  (fixture)
 from tests.helpers import count, stored_call
 from workers.queues import QUEUES
 
 LEVEL_BY_KEY = {"1": "very_satisfied", "2": "satisfied", "3": "basically_satisfied"}
 LEVEL_BY_KEY |= {"4": "dissatisfied", "5": "very_dissatisfied"}
 TWILIO_LIMIT_S = 15
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    server = RedisProcess(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

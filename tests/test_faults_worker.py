@@ -21,38 +21,20 @@ import pytest
 from click.testing import CliRunner
 from redis import Redis
 from rq import SimpleWorker
-from speech_fixtures import ko_model  # noqa: F401  (fixture)
+from speech_fixtures import ko_model, media, speech_app, speech_caller  # noqa: F401
 from sqlalchemy import select
 
-from ivr import create_app
 from ivr.cli import main
-from ivr.simulate import CallScript, Simulator
-from ivr.simulate_media import MediaHost
+from ivr.simulate import CallScript
 from storage.models import Call, OutboxJob, Rating, Recording
 from storage.records.files import default_root
 from storage.types import utcnow
-from tests.conftest import AUTH_TOKEN, BASE_URL, flask_transport
+from tests.audio_helpers import spoken_wav
 from tests.fault_report import report_fault
 from tests.helpers import count, stored_call
 from workers.queues import QUEUES
 
 pytestmark = pytest.mark.slow
-
-ACCOUNT_SID = "AC" + "6" * 32
-
-
-@pytest.fixture
-def media():
-    host = MediaHost(ACCOUNT_SID, AUTH_TOKEN)
-    yield host
-    host.close()
-
-
-@pytest.fixture
-def speech_app(env, monkeypatch, media, ko_model):
-    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
-    monkeypatch.setenv("RECORDING_HOSTS", f"http://{media.netloc}")
-    return create_app()
 
 
 def _start_worker() -> subprocess.Popen:
@@ -89,27 +71,13 @@ def _outbox(sessions) -> list[OutboxJob]:
 def long_reason(tmp_path_factory) -> Path:
     """A 20-second spoken complaint at telephone quality: Vosk needs seconds for it."""
     folder = tmp_path_factory.mktemp("reason")
-    raw, wav = folder / "raw.wav", folder / "reason.wav"
-    text = "직원이 너무 불친절했습니다. " * 6
-    subprocess.run(["espeak-ng", "-v", "ko", "-s", "140", "-w", str(raw), text], check=True)
-    subprocess.run(
-        ["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(wav), "sinc", "300-3400"],
-        check=True,
-    )
-    return wav
+    return spoken_wav("직원이 너무 불친절했습니다. " * 6, folder / "reason.wav")
 
 
 def test_a_worker_killed_mid_recognition_the_job_runs_again_and_writes_once(
     speech_app, media, long_reason, sessions, redis_url
 ):
-    simulator = Simulator(
-        BASE_URL,
-        AUTH_TOKEN,
-        flask_transport(speech_app.test_client()),
-        account_sid=ACCOUNT_SID,
-        media=media,
-        pause=lambda _seconds: None,
-    )
+    simulator = speech_caller(speech_app, media)
     script = CallScript(answers=["4", f"say:{long_reason}"], lang="ko-KR")
     outcome = simulator.call(script)
     assert outcome.heard[-1] == "thanks_bad"

@@ -7,7 +7,6 @@ import os
 import shutil
 import stat
 import subprocess
-import time
 import urllib.parse
 
 import pytest
@@ -22,6 +21,7 @@ from storage.records.files import file_store
 from storage.reports.public_cases import contains_long_number
 from tests.conftest import _free_port
 from tests.console_helpers import login, make_people
+from tests.helpers import redis_answers
 
 # 10. Redis with a password --------------------------------------------------------------
 
@@ -49,13 +49,7 @@ def local_redis(project_root, tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    client = Redis.from_url(url)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except Exception:
-            time.sleep(0.05)
+    redis_answers(url)
     yield url, port, tmp_path
     process.terminate()
     process.wait(10)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from click.testing import CliRunner
@@ -22,6 +20,7 @@ from storage.models import Callback, OutboxJob
 from storage.types import utcnow
 from tests.conftest import AUTH_TOKEN, BASE_URL, flask_transport
 from tests.helpers import stored_call
+from tests.http_fakes import post_recorder
 
 SECRET = "shared-webhook-secret"
 
@@ -58,18 +57,7 @@ def receiver():
     """A local HTTP endpoint standing in for the work-order system."""
     received: list[tuple[dict, bytes]] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append((dict(self.headers), body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = post_recorder(received)
     yield f"http://127.0.0.1:{server.server_port}/hook", received
     server.shutdown()
 

@@ -8,7 +8,6 @@ within 5 s, and a call with a kept key never gets a default rating.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -22,7 +21,7 @@ from storage.records import spool
 from storage.records.calls import CallDetails
 from storage.records.kept import entry
 from tests.conftest import BASE_URL, sign
-from tests.helpers import count
+from tests.helpers import count, sqlite_write_lock, until
 from workers.sweep import sweep
 
 SURVEY = "/voice/survey?lang=zh-CN&agent=A1024&dept=D-housing&tickets=T1,T2"
@@ -39,27 +38,11 @@ def _post(client, path: str, form: dict[str, str]):
     return response, time.monotonic() - started
 
 
-def _locked(database_url: str) -> sqlite3.Connection:
-    """An operator's write transaction holding the SQLite database."""
-    foreign = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
-    foreign.execute("BEGIN IMMEDIATE")
-    return foreign
-
-
-def _until(predicate, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_a_key_pressed_while_locked_is_thanked_and_stored_with_its_time(
     client, database_url, sessions, sqlite_only
 ):
     form = {"CallSid": "CA" + "1" * 32, "Digits": "5", "CallStatus": "in-progress"}
-    foreign = _locked(database_url)
+    foreign = sqlite_write_lock(database_url)
     try:
         pressed = datetime.now(UTC)
         response, took = _post(client, KEY, form)
@@ -70,14 +53,16 @@ def test_a_key_pressed_while_locked_is_thanked_and_stored_with_its_time(
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "thanks_bad" in body and "system_busy" not in body
     assert took < DOCUMENTED_BOUND_S
-    assert _until(lambda: count(sessions, Rating) == 1), "applied once the database answers"
+    assert until(lambda: count(sessions, Rating) == 1, 10, 0.1, ()), (
+        "applied once the database answers"
+    )
     with sessions() as session:
         rating = session.scalars(select(Rating)).one()
         callback = session.scalars(select(Callback)).one()
     assert (rating.level, rating.source) == ("very_dissatisfied", "dtmf")
     assert abs((rating.rated_at - pressed).total_seconds()) < 1, "its original time"
     assert callback.due_at == rating.rated_at + timedelta(hours=48)
-    assert _until(lambda: spool.pending(spool.spool_dir()) == []), "the spool is emptied"
+    assert until(lambda: not spool.pending(spool.spool_dir()), 10, 0.1, ()), "the spool is emptied"
 
 
 def test_survey_start_and_status_while_locked_answer_in_time_and_leave_the_call(
@@ -92,7 +77,7 @@ def test_survey_start_and_status_while_locked_answer_in_time_and_leave_the_call(
         "CallStatus": "in-progress",
     }
     status = {"CallSid": sid, "CallStatus": "completed", "From": "+8613811112222"}
-    foreign = _locked(database_url)
+    foreign = sqlite_write_lock(database_url)
     try:
         started, took_start = _post(client, SURVEY, start | {"DialCallStatus": "completed"})
         ended, took_status = _post(client, STATUS, status)
@@ -107,7 +92,7 @@ def test_survey_start_and_status_while_locked_answer_in_time_and_leave_the_call(
         with sessions() as session:
             return session.scalar(select(Call.disposition)) == "hung_up"
 
-    assert _until(hung_up), "survey start and status both applied"
+    assert until(hung_up, 10, 0.1, ()), "survey start and status both applied"
     with sessions() as session:
         call = session.scalars(select(Call)).one()
         assert (call.agent, call.dept, [t.ticket for t in call.tickets]) == (
@@ -125,7 +110,7 @@ def test_a_status_callback_that_cannot_be_kept_is_not_acknowledged(
     blocker.write_text("")
     monkeypatch.setenv("IVR_SPOOL_DIR", str(blocker))
     client = create_app().test_client()
-    foreign = _locked(database_url)
+    foreign = sqlite_write_lock(database_url)
     try:
         response, _ = _post(client, STATUS, {"CallSid": "CA" + "3" * 32, "CallStatus": "completed"})
     finally:

@@ -21,18 +21,10 @@ from ivr import create_app, redis_guard, timings
 from storage.models import OutboxJob, Rating
 from storage.outbox import PUSH_CALL_UPDATE
 from tests.conftest import BASE_URL, sign
-from tests.fault_services import RedisProcess
+from tests.fault_services import own_redis  # noqa: F401  (fixture)
 from tests.helpers import count
 
 KEY = "/voice/survey/input?lang=zh-CN&node=ask&reasks=0"
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    server = RedisProcess(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

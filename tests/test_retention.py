@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import base64
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from redis import Redis
@@ -18,6 +16,7 @@ from storage.records.files import file_store
 from storage.settings import SettingsError, load_settings
 from storage.types import utcnow
 from tests.console_helpers import login, make_people
+from tests.http_fakes import QuietHandler, serve
 from tests.supervisor_helpers import spoken_call
 from workers.sweep import sweep
 
@@ -31,23 +30,14 @@ class FakeTwilio:
         self.answers, self.seen = answers, []
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_DELETE(self) -> None:
                 fake.seen.append((self.path, self.headers.get("Authorization")))
                 name = self.path.rsplit("/", 1)[-1].removesuffix(".json")
                 status = fake.answers.get(name, 204)
-                body = b"" if status == 204 else b'{"code": 20404, "message": "nope"}'
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.answer(status, b"" if status == 204 else b'{"code": 20404, "message": "nope"}')
 
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve(Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
 
 

@@ -11,16 +11,15 @@ import pytest
 
 from storage.access.users import create_user
 from storage.db import transaction
+from tests.browser_helpers import login, screenshot, sync_api
 from tests.console_helpers import PASSWORD, make_people
 from tests.supervisor_helpers import keyed_call
-from tests.test_console_browser import OUTPUT, browser, login, sync_api  # noqa: F401
 
 pytestmark = [pytest.mark.usefixtures("fast_hashing"), pytest.mark.any_database]
 
 
 def shot(page, name: str) -> None:
-    OUTPUT.mkdir(exist_ok=True)
-    page.screenshot(path=OUTPUT / f"review-{name}.png", full_page=True)
+    screenshot(page, f"review-{name}")
 
 
 def test_supervisor_draws_and_records_a_verification(browser, live_server, sessions):
@@ -54,10 +53,6 @@ def test_supervisor_draws_and_records_a_verification(browser, live_server, sessi
 def test_admin_sees_the_holiday_coverage(browser, live_server, sessions):
     with transaction(sessions) as session:
         create_user(session, "root", PASSWORD, "admin")
-    page = browser.new_page(locale="zh-CN", viewport={"width": 1200, "height": 900})
-    page.goto(f"{live_server}/console/login")
-    page.fill("input[name=username]", "root")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    page = login(browser, live_server, "root", heading=None)
     sync_api.expect(page.locator("#holiday-coverage")).to_contain_text("节假日安排已覆盖")
     shot(page, "admin-holidays")

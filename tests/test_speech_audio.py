@@ -12,33 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.audio_helpers import TELEPHONE, sox
 from workers.speech.audio import BadAudio, _decode, prepare_audio, seconds_of, trim_silence
 
 pytestmark = pytest.mark.any_database
 
 
-def sox(*args: str) -> None:
-    subprocess.run(["sox", "-R", *args], check=True, capture_output=True)
-
-
 def tone(path: Path, seconds: float, *, rate: int = 8000, extra: tuple[str, ...] = ()) -> Path:
-    sox(
-        "-n",
-        "-r",
-        str(rate),
-        "-c",
-        "1",
-        "-b",
-        "16",
-        *extra,
-        str(path),
-        "synth",
-        str(seconds),
-        "sine",
-        "440",
-        "vol",
-        "0.5",
-    )
+    mono_16_bit = ("-r", str(rate), "-c", "1", "-b", "16")
+    sox("-n", *mono_16_bit, *extra, str(path), "synth", str(seconds), "sine", "440", "vol", "0.5")
     return path
 
 
@@ -139,24 +121,10 @@ def test_sixty_seconds_is_accepted(tmp_path):
 def test_too_short_and_silent(tmp_path):
     assert reason_of(tone(tmp_path / "blip.wav", 0.1)) == "too_short"
     silent = tmp_path / "silence.wav"
-    sox("-n", "-r", "8000", "-c", "1", "-b", "16", str(silent), "trim", "0", "2")
+    sox("-n", *TELEPHONE, str(silent), "trim", "0", "2")
     assert reason_of(silent) == "silent"
     hiss = tmp_path / "hiss.wav"
-    sox(
-        "-n",
-        "-r",
-        "8000",
-        "-c",
-        "1",
-        "-b",
-        "16",
-        str(hiss),
-        "synth",
-        "2",
-        "whitenoise",
-        "vol",
-        "0.001",
-    )
+    sox("-n", *TELEPHONE, str(hiss), "synth", "2", "whitenoise", "vol", "0.001")
     assert reason_of(hiss) == "silent"
 
 
@@ -174,7 +142,7 @@ def test_trim_silence_on_a_noisy_line(tmp_path):
     """Line noise 20 dB below the speech is cut too (less audio to decode)."""
     padded, noise, noisy = (tmp_path / n for n in ("padded.wav", "noise.wav", "noisy.wav"))
     sox(str(tone(tmp_path / "t.wav", 1.0)), str(padded), "pad", "1", "1")
-    sox("-n", "-r", "8000", "-c", "1", "-b", "16", str(noise), "synth", "3", "whitenoise")
+    sox("-n", *TELEPHONE, str(noise), "synth", "3", "whitenoise")
     sox("-m", str(padded), "-v", "0.03", str(noise), str(noisy))
     trimmed = trim_silence(prepare_audio(noisy), 8000, pad_s=0.15)
     assert seconds_of(trimmed, 8000) == pytest.approx(1.3, abs=0.1)

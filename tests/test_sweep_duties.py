@@ -284,22 +284,11 @@ def test_a_not_adopted_rating_is_pushed_signed_to_the_management_body(
     import hashlib
     import hmac
     import json
-    from http.server import BaseHTTPRequestHandler, HTTPServer
 
+    from tests.http_fakes import post_recorder
     from workers.jobs import push_notification
 
     received: list[tuple[dict, bytes]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            received.append(
-                (dict(self.headers), self.rfile.read(int(self.headers["Content-Length"])))
-            )
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
 
     cb_id = add_call(sessions, "CA-bad", level="dissatisfied")
     with sessions() as session:
@@ -313,8 +302,7 @@ def test_a_not_adopted_rating_is_pushed_signed_to_the_management_body(
         ).one()
     assert push_notification(notification_id) == "no MANAGEMENT_WEBHOOK_URL: nothing to push"
 
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = post_recorder(received)
     try:
         monkeypatch.setenv("MANAGEMENT_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/")
         monkeypatch.setenv("MANAGEMENT_WEBHOOK_SECRET", "management-secret")

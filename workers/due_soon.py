@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, and_, or_, select, update
+from sqlalchemy import ColumnElement, Row, Select, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import transaction
@@ -49,6 +49,19 @@ WAITING = {
 }
 
 
+def case_rows(due: ColumnElement[datetime]) -> Select:
+    """What telling a case's owners needs of each case, `due` being the step's deadline."""
+    return select(
+        Callback.id,
+        Callback.call_id,
+        Callback.dept,
+        Callback.round,
+        Callback.assignee_id,
+        due.label("due"),
+        Call.call_sid,
+    ).join(Call, Call.id == Callback.call_id)
+
+
 def notify_due_soon(factory: sessionmaker[Session], now: datetime, batch: int = 500) -> int:
     """Tell the owners of every step due within 4 hours (once per step); returns how many."""
     told = 0
@@ -57,16 +70,7 @@ def notify_due_soon(factory: sessionmaker[Session], now: datetime, batch: int = 
         while True:
             with transaction(factory) as session:
                 statement = (
-                    select(
-                        Callback.id,
-                        Callback.call_id,
-                        Callback.dept,
-                        Callback.round,
-                        Callback.assignee_id,
-                        due.label("due"),
-                        Call.call_sid,
-                    )
-                    .join(Call, Call.id == Callback.call_id)
+                    case_rows(due)
                     .where(waiting, due > now, due <= now + DUE_SOON, Callback.id > last_id)
                     .where(or_(Callback.due_soon_sent.is_(None), Callback.due_soon_sent != step))
                     .order_by(Callback.id)

@@ -217,16 +217,7 @@ def mark_overdue(
     while True:
         with transaction(factory) as session:
             statement = (
-                select(
-                    Callback.id,
-                    Callback.call_id,
-                    Callback.dept,
-                    Callback.round,
-                    Callback.assignee_id,
-                    due.label("due"),
-                    Call.call_sid,
-                )
-                .join(Call, Call.id == Callback.call_id)
+                due_soon.case_rows(due)
                 .where(waiting, due < now, flag.is_(False), Callback.id > last_id)
                 .order_by(Callback.id)
                 .limit(batch)

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
-import time
-
-import requests
 
 from storage.db import transaction
 from storage.models import Notification
@@ -21,6 +16,7 @@ from workers.notify import announce_bad_rating, deliver_notification
 from workers.outcome_sms import send_outcome_sms
 from workers.recordings import process_recording
 from workers.reminders import send_reminder as send_sms_reminder
+from workers.signed_post import signed_post
 
 __all__ = [
     "announce_bad_rating",
@@ -88,18 +84,5 @@ def _hook(prefix: str) -> tuple[str, str] | None:
 
 def post_signed(url: str, secret: str, body: bytes) -> str:
     """POST `body` as JSON with `X-IVR-Timestamp` and `X-IVR-Signature` (HMAC-SHA256)."""
-    timestamp = str(int(time.time()))
-    signature = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    response = requests.post(
-        url,
-        data=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-IVR-Timestamp": timestamp,
-            "X-IVR-Signature": "sha256=" + signature.hexdigest(),
-        },
-        timeout=PUSH_TIMEOUT_S,
-        allow_redirects=False,
-    )
-    response.raise_for_status()
+    response = signed_post(url, secret, body, PUSH_TIMEOUT_S)
     return f"pushed ({response.status_code})"

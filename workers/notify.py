@@ -18,7 +18,6 @@ import logging
 import time
 from urllib.parse import quote_plus
 
-import requests
 from sqlalchemy import select
 
 from ivr.telephony import NotConfigured, provider
@@ -38,6 +37,7 @@ from storage.settings import settings
 from storage.types import utcnow
 from storage.workflow import deliveries, inbox
 from workers.context import session_factory
+from workers.signed_post import signed_post
 
 log = logging.getLogger(__name__)
 
@@ -150,20 +150,7 @@ def _post_robot(text: str, mentions: list[str]) -> str:
     body = json.dumps(robot_body(text, mentions, format_name), ensure_ascii=False).encode()
     if format_name == "dingtalk":
         url = dingtalk_signed_url(url, secret)
-    timestamp = str(int(time.time()))
-    signature = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    response = requests.post(
-        url,
-        data=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-IVR-Timestamp": timestamp,
-            "X-IVR-Signature": "sha256=" + signature.hexdigest(),
-        },
-        timeout=TIMEOUT_S,
-        allow_redirects=False,
-    )
-    response.raise_for_status()
+    response = signed_post(url, secret, body, TIMEOUT_S)
     try:
         answer = response.json()
     except ValueError:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ivr.console import bp, messages
-from ivr.console.auth import current_user, end_sessions_of
+from ivr.console.auth import anonymous_answer, current_user, end_sessions_of
 from ivr.extensions import db_sessions
 from storage.access import admin
 from storage.db import transaction
@@ -61,9 +61,7 @@ def admin_only(view: Callable[..., Any]) -> Callable[..., Any]:
     def guarded(*args: Any, **kwargs: Any) -> Any:
         user = current_user()
         if user is None:
-            if request.method == "GET":
-                return redirect(url_for("console.login"))
-            abort(403, description="请先登录。")
+            return anonymous_answer()
         if user.role != ROLE_ADMIN:
             if request.method == "POST":
                 admin.record_refused(

@@ -138,6 +138,13 @@ def current_user() -> User | None:
     return g.console_user
 
 
+def anonymous_answer() -> Any:
+    """What a visitor who is not logged in gets: the login page for a GET, else 403."""
+    if request.method == "GET":
+        return redirect(url_for("console.login"))
+    abort(403, description="请先登录。")
+
+
 def login_required(roles: Sequence[str] = WORKERS) -> Callable[[_View], _View]:
     """Only a logged-in user with one of `roles`: anonymous → login page, others → 403."""
 
@@ -146,9 +153,7 @@ def login_required(roles: Sequence[str] = WORKERS) -> Callable[[_View], _View]:
         def guarded(*args: Any, **kwargs: Any) -> Any:
             user = current_user()
             if user is None:
-                if request.method == "GET":
-                    return redirect(url_for("console.login"))
-                abort(403, description="请先登录。")
+                return anonymous_answer()
             if user.role not in roles:
                 abort(403, description="您的角色不能使用此功能。")
             return view(*args, **kwargs)

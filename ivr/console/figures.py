@@ -154,6 +154,20 @@ def change(now: float | None, then: float | None) -> str:
     return "持平" if abs(points) < 0.05 else f"{points:+.1f} 个百分点"
 
 
+def shown_figures(data: dict[str, Any]) -> dict[str, Any]:
+    """What the figure pages show of `load_figures`' result: the totals beside the
+    previous period and last year, the rates and the five levels."""
+    return {
+        "total": data["total"],
+        "before": data["before"],
+        "last_year": data["last_year"],
+        "change": change,
+        "rates": RATES,
+        "rate_names": RATE_NAMES,
+        "levels": LEVELS,
+    }
+
+
 @bp.get("/figures", endpoint="figures")
 @supervisors_only
 def figures_page() -> Any:
@@ -191,22 +205,16 @@ def figures_page() -> Any:
         group=group,
         dept=dept or "",
         groups=GROUP_NAMES,
-        rates=RATES,
-        rate_names=RATE_NAMES,
-        total=data["total"],
-        before=data["before"],
-        last_year=data["last_year"],
-        change=change,
         rows=ranked,
         small=small,
         min_sample=MIN_SAMPLE,
-        levels=LEVELS,
         chart=chart,
         step=GROUP_NAMES[step],
         error=error,
         last_month=_last_month(period.start),
         base=base,
         bucket_link=bucket_link if group in ("day", "week", "month") else None,
+        **shown_figures(data),
     )
 
 

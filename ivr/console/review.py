@@ -3,17 +3,16 @@ and the holiday table's coverage shown to administrators."""
 
 from __future__ import annotations
 
-from datetime import date
+from functools import partial
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from ivr.console import bp
 from ivr.console.access import audit_action, supervisors_only
 from ivr.console.auth import current_user
-from ivr.console.figures import read_period
+from ivr.console.samples import draw_from_form, list_page
 from ivr.extensions import db_sessions
 from storage.db import transaction
 from storage.models import Call
@@ -31,7 +30,7 @@ from storage.workflow.verification import (
     tally_items,
 )
 
-LIST_LIMIT = 100
+DRAWN = "已抽取 {size} 条已评价来电（随机种子 {seed}）。"
 OUTCOME_NAMES = {"confirmed": "评价属实", "denied": "来电人否认评价", "unreachable": "联系不上"}
 
 
@@ -52,64 +51,23 @@ def verification_tally(period: Period) -> Any:
 @supervisors_only
 def verification() -> Any:
     """The samples drawn so far, the form to draw one, and repeat malicious raters."""
-    period, _ = read_period(request.args)
-    return _list_page(period, None, 200)
+    return _list_page()
 
 
-def _list_page(period: Period, error: str | None, status: int) -> Any:
-    with db_sessions()() as db:
-        checks = db.scalars(
-            select(VerificationCheck)
-            .options(selectinload(VerificationCheck.items))
-            .order_by(VerificationCheck.id.desc())
-            .limit(LIST_LIMIT)
-        ).all()
-        html = render_template(
-            "console/verification.html",
-            checks=[(check, tally_items(check.items)) for check in checks],
-            period=period,
-            error=error,
-            form=request.form,
-            repeats=repeat_raters(db),
-        )
-    return html, status
-
-
-def _number(raw: str | None, kind: type) -> Any:
-    try:
-        return kind(raw) if raw not in (None, "") else None
-    except ValueError:
-        raise VerificationError(f"不是有效的数字：{str(raw)[:20]}") from None
+_list_page = partial(
+    list_page,
+    "console/verification.html",
+    VerificationCheck,
+    lambda check: tally_items(check.items),
+    repeats=repeat_raters,
+)
 
 
 @bp.post("/verification")
 @supervisors_only
 def draw_verification() -> Any:
     """Draw a sample of rated calls by rate (%) or count; a seed may be given to redraw."""
-    user = current_user()
-    assert user is not None
-    form = request.form
-    try:
-        period = Period(date.fromisoformat(form["date_from"]), date.fromisoformat(form["date_to"]))
-    except (KeyError, ValueError):
-        return _list_page(read_period({})[0], "请填写有效的开始和结束日期。", 400)
-    try:
-        percent = _number(form.get("rate"), float) if form.get("mode") == "rate" else None
-        count = _number(form.get("count"), int) if form.get("mode") != "rate" else None
-        with transaction(db_sessions()) as db:
-            check = draw(
-                db,
-                user,
-                period,
-                rate=None if percent is None else percent / 100,
-                count=count,
-                seed=_number(form.get("seed"), int),
-            )
-            check_id, size, seed = check.id, len(check.items), check.seed
-    except VerificationError as problem:
-        return _list_page(period, str(problem), 400)
-    flash(f"已抽取 {size} 条已评价来电（随机种子 {seed}）。")
-    return redirect(url_for("console.verification_check", check_id=check_id))
+    return draw_from_form(draw, VerificationError, _list_page, "console.verification_check", DRAWN)
 
 
 @bp.get("/verification/<int:check_id>")

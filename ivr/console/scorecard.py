@@ -9,14 +9,12 @@ from flask import render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from callflows.vocabulary import LEVELS
 from ivr.console import bp, labels
 from ivr.console.access import supervisors_only
 from ivr.console.chart import trend_svg
-from ivr.console.figures import RATE_NAMES, change, load_figures, read_period
+from ivr.console.figures import load_figures, read_period, shown_figures
 from ivr.extensions import db_sessions
 from storage.models import Call, Callback
-from storage.reports.figures import RATES
 from storage.workflow.deadlines import end_of_day, start_of_day
 
 MAX_CALLBACKS = 200
@@ -56,15 +54,9 @@ def agent_scorecard(code: str) -> Any:
             dept=labels.names().agent_depts.get(code),
             period=period,
             error=error,
-            total=data["total"],
-            before=data["before"],
-            last_year=data["last_year"],
-            change=change,
-            rates=RATES,
-            rate_names=RATE_NAMES,
-            levels=LEVELS,
             chart=chart,
             callbacks=callbacks,
             limit=MAX_CALLBACKS,
             base=base,
+            **shown_figures(data),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from functools import partial
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -12,17 +12,16 @@ from sqlalchemy.orm import selectinload
 from ivr.console import bp, labels
 from ivr.console.access import audit_action, supervisors_only
 from ivr.console.auth import current_user
-from ivr.console.figures import read_period
+from ivr.console.samples import draw_from_form, list_page
 from ivr.extensions import db_sessions
 from storage.db import transaction
 from storage.models import Callback, SpotCheck, SpotCheckItem
 from storage.reports.exports import SPOT_CHECK_COLUMNS, SPOT_CHECK_HEADERS, spot_check_rows, to_csv
-from storage.reports.figures import Period
 from storage.reports.xlsx import Sheet, write_xlsx
 from storage.workflow.spotcheck_facts import facts
 from storage.workflow.spotchecks import CHECKLIST, SpotCheckError, draw, report, score
 
-LIST_LIMIT = 100
+DRAWN = "已抽取 {size} 条回访（随机种子 {seed}）。"
 ANSWERS = {"yes": True, "no": False}
 
 
@@ -30,64 +29,18 @@ ANSWERS = {"yes": True, "no": False}
 @supervisors_only
 def spot_checks() -> Any:
     """The samples drawn so far, newest first, and the form to draw one."""
-    period, _ = read_period(request.args)
-    return _list_page(period, None, 200)
+    return _list_page()
 
 
-def _list_page(period: Period, error: str | None, status: int) -> Any:
-    with db_sessions()() as db:
-        checks = db.scalars(
-            select(SpotCheck)
-            .options(selectinload(SpotCheck.items))
-            .order_by(SpotCheck.id.desc())
-            .limit(LIST_LIMIT)
-        ).all()
-        html = render_template(
-            "console/spotchecks.html",
-            checks=[(check, report(check)) for check in checks],
-            period=period,
-            error=error,
-            form=request.form,
-        )
-    return html, status
-
-
-def _number(raw: str | None, kind: type) -> Any:
-    try:
-        return kind(raw) if raw not in (None, "") else None
-    except ValueError:
-        raise SpotCheckError(f"不是有效的数字：{str(raw)[:20]}") from None
+_list_page = partial(list_page, "console/spotchecks.html", SpotCheck, report)
 
 
 @bp.post("/spot-checks")
 @supervisors_only
 def draw_spot_check() -> Any:
     """Draw a sample by rate (%) or count; the seed may be given to redraw one."""
-    user = current_user()
-    assert user is not None
-    form = request.form
-    try:
-        period = Period(date.fromisoformat(form["date_from"]), date.fromisoformat(form["date_to"]))
-    except (KeyError, ValueError):
-        return _list_page(read_period({})[0], "请填写有效的开始和结束日期。", 400)
-    try:
-        percent = _number(form.get("rate"), float) if form.get("mode") == "rate" else None
-        count = _number(form.get("count"), int) if form.get("mode") != "rate" else None
-        with transaction(db_sessions()) as db:
-            check = draw(
-                db,
-                user,
-                period,
-                dept=(form.get("dept") or "").strip()[:64] or None,
-                rate=None if percent is None else percent / 100,
-                count=count,
-                seed=_number(form.get("seed"), int),
-            )
-            check_id, size = check.id, len(check.items)
-    except SpotCheckError as problem:
-        return _list_page(period, str(problem), 400)
-    flash(f"已抽取 {size} 条回访（随机种子 {check.seed}）。")
-    return redirect(url_for("console.spot_check", check_id=check_id))
+    dept = (request.form.get("dept") or "").strip()[:64] or None
+    return draw_from_form(draw, SpotCheckError, _list_page, "console.spot_check", DRAWN, dept=dept)
 
 
 @bp.get("/spot-checks/<int:check_id>")

@@ -15,13 +15,14 @@ from storage import names
 from storage.access import audit as audit_trail
 from storage.access.users import (
     UserError,
+    check_role,
     create_department,
     create_user,
     find_department,
     set_department_head,
 )
 from storage.db import transaction
-from storage.models import ROLE_ADMIN, ROLE_STAFF, ROLES, AuditEntry, Department, User
+from storage.models import ROLE_ADMIN, AuditEntry, Department, User
 
 __all__ = [
     "UserError",
@@ -88,12 +89,7 @@ def change_user(
     if user is None:
         raise UserError(f"no user {user_id}")
     dept = dept or None
-    if role not in ROLES:
-        raise UserError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
-    if role == ROLE_STAFF and not dept:
-        raise UserError("staff belong to a department")
-    if dept and find_department(session, dept) is None:
-        raise UserError(f"no department {dept!r}")
+    check_role(session, role, dept)
     if user.id == admin.id and (role != ROLE_ADMIN or not active):
         raise UserError("administrators cannot demote or deactivate themselves")
     before = {"role": user.role, "dept": user.dept, "active": user.active}

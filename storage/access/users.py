@@ -84,18 +84,26 @@ def find_user(session: Session, username: str) -> User | None:
     return session.scalars(select(User).where(User.username == username)).one_or_none()
 
 
+def check_role(session: Session, role: str, dept: str | None, command_hints: bool = False) -> None:
+    """Raise `UserError` unless `role` is known and the department (a staff member's must
+    be given) exists; `command_hints` adds what to type (the `ivr user` command's words)."""
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
+    if role == ROLE_STAFF and not dept:
+        hint = ": give --dept CODE" if command_hints else ""
+        raise UserError(f"staff belong to a department{hint}")
+    if dept and find_department(session, dept) is None:
+        hint = ": create it first (ivr dept create)" if command_hints else ""
+        raise UserError(f"no department {dept!r}{hint}")
+
+
 def create_user(
     session: Session, username: str, password: str, role: str, dept: str | None = None
 ) -> User:
     """Create a console user; raise `UserError` with the reason when that is not possible."""
     if not USERNAME_PATTERN.fullmatch(username or ""):
         raise UserError(f"invalid user name {username!r}: letters, digits, _ . @ -")
-    if role not in ROLES:
-        raise UserError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
-    if role == ROLE_STAFF and not dept:
-        raise UserError("staff belong to a department: give --dept CODE")
-    if dept and find_department(session, dept) is None:
-        raise UserError(f"no department {dept!r}: create it first (ivr dept create)")
+    check_role(session, role, dept, command_hints=True)
     check_password(password)
     if find_user(session, username) is not None:
         raise UserError(f"user {username!r} exists already")

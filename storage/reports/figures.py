@@ -28,6 +28,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from callflows.vocabulary import LEVELS
 from storage.models import FigureDay
 
 GROUPS = ("dept", "agent", "day", "week", "month")
@@ -50,11 +51,7 @@ COUNTS = (
     "realname_unconfirmed",
     "anonymous_bad",
     "served",
-    "very_satisfied",
-    "satisfied",
-    "basically_satisfied",
-    "dissatisfied",
-    "very_dissatisfied",
+    *LEVELS,  # the distribution of the counted ratings
 )
 
 

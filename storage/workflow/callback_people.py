@@ -43,6 +43,7 @@ from storage.workflow.callback_steps import (
     Step,
     WorkflowError,
     append_event,
+    callback_action,
     why_not,
 )
 
@@ -80,21 +81,10 @@ def may_view(session: Session, user: User | None, callback: Callback) -> bool:
     return user.dept in consulted_depts(session, callback.id)
 
 
-def assign(
-    session: Session,
-    actor: User,
-    callback_id: int,
-    assignee_name: str,
-    reason: str = "",
-    *,
-    now: datetime | None = None,
-    submission_key: str | None = None,
-) -> Outcome:
+@callback_action("assign")
+def assign(step: Step, now: datetime, assignee_name: str, reason: str = "") -> Outcome:
     """Name the person who owns the case (a reason is needed to name another one)."""
-    step = Step(session, actor, callback_id, "assign", submission_key)
-    if step.duplicate:
-        return step.duplicate
-    cb, now = step.callback, now or utcnow()
+    cb, session = step.callback, step.session
     step.allow(may_assign(session, step.user, cb), "only a supervisor or the head assigns")
     step.require(cb.state in ACTIVE, f"the callback is {cb.state}")
     assignee = session.scalars(select(User).where(User.username == assignee_name)).first()
@@ -105,19 +95,10 @@ def assign(
     return _set_assignee(step, assignee, reason, now)
 
 
-def take(
-    session: Session,
-    actor: User,
-    callback_id: int,
-    *,
-    now: datetime | None = None,
-    submission_key: str | None = None,
-) -> Outcome:
+@callback_action("take")
+def take(step: Step, now: datetime) -> Outcome:
     """A staff member of the department takes an unassigned case."""
-    step = Step(session, actor, callback_id, "take", submission_key)
-    if step.duplicate:
-        return step.duplicate
-    cb, now = step.callback, now or utcnow()
+    cb = step.callback
     step.allow(step.user.role == ROLE_STAFF, "only the department's staff take cases")
     step.require(cb.state in ACTIVE, f"the callback is {cb.state}")
     step.require(cb.assignee_id is None, "the case is already assigned")
@@ -138,20 +119,10 @@ def _set_assignee(step: Step, assignee: User, reason: str, now: datetime) -> Out
     return outcome
 
 
-def reopen(
-    session: Session,
-    actor: User,
-    callback_id: int,
-    reason: str,
-    *,
-    now: datetime | None = None,
-    submission_key: str | None = None,
-) -> Outcome:
+@callback_action("reopen")
+def reopen(step: Step, now: datetime, reason: str) -> Outcome:
     """A supervisor reopens an unreachable or closed case: back to the queue, fresh clock."""
-    step = Step(session, actor, callback_id, "reopen", submission_key)
-    if step.duplicate:
-        return step.duplicate
-    cb, now = step.callback, now or utcnow()
+    cb, session = step.callback, step.session
     step.allow(step.user.role == ROLE_SUPERVISOR, "only a supervisor reopens a case")
     step.require(cb.state in REOPENABLE, f"the callback is {cb.state}")
     step.check(reason.strip(), "say why the case is reopened")

@@ -7,6 +7,8 @@ Events are append-only: `append_event` writes each change with its push job, and
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 from callflows.vocabulary import TRIGGERS, is_legal
 from storage.models import ROLE_STAFF, ROLE_SUPERVISOR, Call, Callback, CallbackEvent, User
 from storage.outbox import PUSH_CALL_UPDATE, add_job
+from storage.types import utcnow
 
 MAX_NOTE = 4000
 SYSTEM = "system"  # the actor name of the sweep's changes
@@ -204,3 +207,31 @@ class Step:
             submission_key=self.key,
         )
         return Outcome(self.callback.id, self.callback.state, event.id)
+
+
+def callback_action(trigger: str | Callable[..., str]) -> Callable[[Callable], Callable]:
+    """Make `body(step, now, *data)` the action `(session, actor, callback_id, *data,
+    now=None, submission_key=None)`: it opens the `Step` (lock, access; a form sent twice
+    answers its first outcome) and runs the body at `now` (default: the present).
+    `trigger` names the step, or picks it from the data."""
+
+    def wrap(body: Callable[..., Outcome]) -> Callable[..., Outcome]:
+        @functools.wraps(body)
+        def run(
+            session: Session,
+            actor: User,
+            callback_id: int,
+            *data: Any,
+            now: datetime | None = None,
+            submission_key: str | None = None,
+            **options: Any,
+        ) -> Outcome:
+            name = trigger(*data, **options) if callable(trigger) else trigger
+            step = Step(session, actor, callback_id, name, submission_key)
+            if step.duplicate:
+                return step.duplicate
+            return body(step, now or utcnow(), *data, **options)
+
+        return run
+
+    return wrap

@@ -1,9 +1,10 @@
 """The callback workflow (回访核实, domain.md rule 7): attempts, verdicts, approval, closing.
 
 `callflows.vocabulary.TRANSITIONS` lists every legal move, and the state guards ask it
-(`may`). Each action takes a session, the acting user and
-the data, and: locks the callback row; checks access (`NotAllowed`), then the state
-(`IllegalTransition`), then the input (`InvalidInput`), all before changing anything;
+(`may`). Each action takes a session, the acting user and the data, and (its `Step`
+opened by `callback_steps.callback_action`): locks the callback row; checks access
+(`NotAllowed`), then the state (`IllegalTransition`), then the input (`InvalidInput`),
+all before changing anything;
 then changes the callback, appends one `CallbackEvent` (who, when, what, from and to
 state), bumps the call's `updated_at` and queues `workers.jobs.push_call_update`.
 
@@ -41,7 +42,6 @@ from storage.models import (
 )
 from storage.records.files import InvalidKey, validate_key
 from storage.reports.serialize import iso, iso_exact
-from storage.types import utcnow
 from storage.workflow import attempt_rules, clocks
 from storage.workflow import callback_news as news
 from storage.workflow.callback_steps import (
@@ -54,6 +54,7 @@ from storage.workflow.callback_steps import (
     Step,
     WorkflowError,
     append_event,
+    callback_action,
     may_work,
     record_refusal,
 )
@@ -105,16 +106,9 @@ def act(factory: sessionmaker[Session], action: Callable[..., Outcome], *args, *
     return outcome
 
 
+@callback_action("attempt")
 def log_attempt(
-    session: Session,
-    actor: User,
-    callback_id: int,
-    result: str,
-    note: str = "",
-    *,
-    now: datetime | None = None,
-    submission_key: str | None = None,
-    attempts_allowed: int | None = None,
+    step: Step, now: datetime, result: str, note: str = "", *, attempts_allowed: int | None = None
 ) -> Outcome:
     """Log one call-back attempt: reached, no_answer, refused or wrong_number.
 
@@ -123,10 +117,7 @@ def log_attempt(
     the callback becomes `unreachable` once the counted attempts reach the number and
     span the calendar days the rules ask for (`storage.workflow.attempt_rules`).
     """
-    step = Step(session, actor, callback_id, "attempt", submission_key)
-    if step.duplicate:
-        return step.duplicate
-    cb, now = step.callback, now or utcnow()
+    cb = step.callback
     step.require(may("attempt", cb.state), "attempts are logged only while the callback is open")
     step.check(result in ATTEMPT_RESULTS, f"result must be one of {ATTEMPT_RESULTS}")
     if result == REACHED:
@@ -144,27 +135,22 @@ def log_attempt(
     return step.change(OPEN, "attempt", note, now, result=result, **detail)
 
 
+@callback_action("verdict")
 def record_verdict(
-    session: Session,
-    actor: User,
-    callback_id: int,
+    step: Step,
+    now: datetime,
     resolution: str,
     note: str = "",
     *,
     feedback: str | None = None,
     consulted: Sequence[str] = (),
-    now: datetime | None = None,
-    submission_key: str | None = None,
 ) -> Outcome:
     """Record the verdict once the caller is reached (`feedback` closes on_the_spot/explained).
 
     The 15-day route (情况较为复杂) names the departments consulted (会商), at least one
     other than the case's own; they are invited to see the case and add notes.
     """
-    step = Step(session, actor, callback_id, "verdict", submission_key)
-    if step.duplicate:
-        return step.duplicate
-    cb, now = step.callback, now or utcnow()
+    cb, session = step.callback, step.session
     step.require(cb.state != OPEN, "the caller has not been reached yet")
     step.require(may("verdict", cb.state), f"the callback is {cb.state}")
     step.require(cb.resolution is None, f"a verdict is already recorded: {cb.resolution}")
@@ -207,24 +193,16 @@ def record_verdict(
     return outcome
 
 
-def review_verdict(
-    session: Session,
-    actor: User,
-    callback_id: int,
-    approve: bool,
-    note: str = "",
-    *,
-    now: datetime | None = None,
-    submission_key: str | None = None,
-) -> Outcome:
+def _approve_or_reject(approve: bool, note: str = "") -> str:
+    return "approve" if approve else "reject"
+
+
+@callback_action(_approve_or_reject)
+def review_verdict(step: Step, now: datetime, approve: bool, note: str = "") -> Outcome:
     """A supervisor approves (→ not_adopted) or rejects (→ back to called_back) a verdict."""
-    trigger = "approve" if approve else "reject"
-    step = Step(session, actor, callback_id, trigger, submission_key)
-    if step.duplicate:
-        return step.duplicate
-    cb, user, now = step.callback, step.user, now or utcnow()
+    cb, user, session = step.callback, step.user, step.session
     step.allow(user.role == ROLE_SUPERVISOR, "only a supervisor reviews verdicts")
-    waiting = may(trigger, cb.state) and cb.resolution in NEEDS_APPROVAL
+    waiting = may(step.action, cb.state) and cb.resolution in NEEDS_APPROVAL
     step.require(waiting, "no mistaken/malicious verdict awaits approval")
     step.allow(cb.verdict_by_id != user.id, "the verdict's author cannot review it")
     resolution = cb.resolution
@@ -248,23 +226,17 @@ def review_verdict(
     return outcome
 
 
+@callback_action("close")
 def close_rectification(
-    session: Session,
-    actor: User,
-    callback_id: int,
+    step: Step,
+    now: datetime,
     description: str,
     evidence: Sequence[str],
     feedback: str,
     note: str = "",
-    *,
-    now: datetime | None = None,
-    submission_key: str | None = None,
 ) -> Outcome:
     """Close a rectification with its description, evidence file keys and the feedback."""
-    step = Step(session, actor, callback_id, "close", submission_key)
-    if step.duplicate:
-        return step.duplicate
-    cb, now = step.callback, now or utcnow()
+    cb, session = step.callback, step.session
     step.require(cb.state != OPEN, "the caller has not been reached: nothing to close yet")
     rectifying = may("close", cb.state) and cb.resolution in RECTIFY_DAYS
     step.require(rectifying, f"no rectification under way (state {cb.state})")

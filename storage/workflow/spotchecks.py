@@ -13,6 +13,7 @@ import random
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,10 +26,13 @@ from storage.models import (
     SpotCheckItem,
     User,
 )
+from storage.models_supervision import DrawnSample
 from storage.reports.figures import Period
 from storage.types import utcnow
 from storage.workflow.deadlines import end_of_day, start_of_day
 from storage.workflow.spotcheck_facts import facts
+
+Sample = TypeVar("Sample", bound=DrawnSample)
 
 CHECKLIST: tuple[tuple[str, str], ...] = (
     ("callback_in_time", "48 小时内回访到来电人"),
@@ -78,6 +82,32 @@ def sample_ids(ids: Sequence[int], k: int, seed: int) -> list[int]:
     return sorted(random.Random(seed).sample(list(ids), k))
 
 
+def new_sample(
+    model: type[Sample],
+    user: User,
+    period: Period,
+    ids: Sequence[int],
+    rate: float | None,
+    count: int | None,
+    seed: int | None,
+) -> tuple[Sample, list[int]]:
+    """A new sample record drawn by `user` from `ids` (its items still to add), and the ids
+    chosen: `rate` or `count` of them, by `seed` (a new random one unless given)."""
+    k = sample_size(len(ids), rate, count)
+    seed = secrets.randbelow(2**31) if seed is None else seed
+    check = model(
+        created_by_id=user.id,
+        created_by_name=user.username,
+        period_start=period.start,
+        period_end=period.end,
+        seed=seed,
+        rate=rate,
+        count=count,
+        population=len(ids),
+    )
+    return check, sample_ids(ids, k, seed)
+
+
 def draw(
     session: Session,
     user: User,
@@ -92,20 +122,8 @@ def draw(
     ids = population(session, period, dept)
     if not ids:
         raise SpotCheckError("该期间（及部门）没有已办结的回访可供抽查。")
-    k = sample_size(len(ids), rate, count)
-    seed = secrets.randbelow(2**31) if seed is None else seed
-    check = SpotCheck(
-        created_by_id=user.id,
-        created_by_name=user.username,
-        period_start=period.start,
-        period_end=period.end,
-        dept=dept or None,
-        seed=seed,
-        rate=rate,
-        count=count,
-        population=len(ids),
-    )
-    chosen = sample_ids(ids, k, seed)
+    check, chosen = new_sample(SpotCheck, user, period, ids, rate, count, seed)
+    check.dept = dept or None
     check.items = [SpotCheckItem(callback_id=cb, position=n) for n, cb in enumerate(chosen)]
     session.add(check)
     session.flush()

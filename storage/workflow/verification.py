@@ -13,7 +13,6 @@ nothing about the rating and is counted apart.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import exists, func, select
@@ -31,7 +30,7 @@ from storage.models_review import (
 from storage.reports.figures import Period
 from storage.types import utcnow
 from storage.workflow.deadlines import end_of_day, start_of_day
-from storage.workflow.spotchecks import SpotCheckError, sample_ids, sample_size
+from storage.workflow.spotchecks import SpotCheckError, new_sample
 
 MAX_NOTE = 2000
 
@@ -69,25 +68,13 @@ def draw(
     if not ids:
         raise VerificationError("该期间没有已评价的来电可供查评。")
     try:
-        k = sample_size(len(ids), rate, count)
+        check, chosen = new_sample(VerificationCheck, user, period, ids, rate, count, seed)
     except SpotCheckError as error:
         raise VerificationError(str(error)) from None
-    seed = secrets.randbelow(2**31) if seed is None else seed
-    chosen = sample_ids(ids, k, seed)
     ratings = {
         rating.call_id: rating
         for rating in session.scalars(select(Rating).where(Rating.call_id.in_(chosen)))
     }
-    check = VerificationCheck(
-        created_by_id=user.id,
-        created_by_name=user.username,
-        period_start=period.start,
-        period_end=period.end,
-        seed=seed,
-        rate=rate,
-        count=count,
-        population=len(ids),
-    )
     check.items = [
         VerificationItem(
             call_id=call_id,
