@@ -6,7 +6,7 @@ import fcntl
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from contextvars import ContextVar
 
@@ -15,7 +15,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.outbox import SENDER, JobSender, recorded_jobs
+from storage.outbox import SENDER, SENDS_AT_ONCE, WRITTEN_SENT, JobSender, recorded_jobs
 from storage.settings import PROJECT_ROOT, instance_dir, settings
 
 __all__ = ["PROJECT_ROOT", "database_url", "instance_dir", "make_engine", "transaction"]
@@ -163,14 +163,20 @@ def _postgres_deadline(connection) -> None:
 
 
 def make_session_factory(
-    engine: Engine, send_jobs: JobSender | None = None
+    engine: Engine,
+    send_jobs: JobSender | None = None,
+    sends_at_once: Callable[[], bool] | None = None,
 ) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit.
 
     With `send_jobs`, every `transaction` of these sessions hands the jobs it recorded
     in the outbox to `send_jobs` once it has committed (the web app sends them to Redis);
-    without, they wait for the sweep."""
-    info = {SENDER: send_jobs} if send_jobs else {}
+    without, they wait for the sweep. With `sends_at_once` too, a transaction for which
+    it says yes writes its jobs as sent already, and `send_jobs` gets `written_sent=True`
+    (it must clear the mark of the jobs it fails to send)."""
+    info: dict[str, object] = {SENDER: send_jobs} if send_jobs else {}
+    if send_jobs and sends_at_once:
+        info[SENDS_AT_ONCE] = sends_at_once
     return sessionmaker(engine, expire_on_commit=False, info=info)
 
 
@@ -191,10 +197,12 @@ def transaction(factory: sessionmaker[Session], wait_s: float | None = None) -> 
     token = _DEADLINE.set(time.monotonic() + wait_s if wait_s is not None else None)
     try:
         with _turn(factory), factory() as session, session.begin():
+            sends_at_once = session.info.get(SENDS_AT_ONCE)
+            written_sent = session.info[WRITTEN_SENT] = bool(sends_at_once and sends_at_once())
             yield session
     finally:
         _DEADLINE.reset(token)
     jobs = recorded_jobs(session)
     send_jobs = session.info.get(SENDER)
     if jobs and send_jobs is not None:
-        send_jobs(jobs)
+        send_jobs(jobs, written_sent=True) if written_sent else send_jobs(jobs)
