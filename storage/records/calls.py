@@ -72,8 +72,9 @@ def get_or_create_call(session: Session, call_sid: str, details: CallDetails) ->
     """
     locked = select(Call).where(Call.call_sid == call_sid).with_for_update()
     call = session.scalars(locked).one_or_none()
-    if call is None:
-        call = insert_new(session, Call, {"call_sid": call_sid, "created_at": utcnow()}, "call_sid")
+    if call is None:  # inserted with what this request tells: no UPDATE to fill it after
+        values = {"call_sid": call_sid, "created_at": utcnow()} | _told(details)
+        call = insert_new(session, Call, values, "call_sid")
         if call is None:  # another request created it meanwhile
             call = session.scalars(locked).one()
         else:  # a new call has nothing yet: no need to ask the database
@@ -93,6 +94,12 @@ def get_or_create_call(session: Session, call_sid: str, details: CallDetails) ->
             for index, ticket in enumerate(details.tickets[:MAX_TICKETS])
         ]
     return call
+
+
+def _told(details: CallDetails) -> dict[str, str]:
+    """The call's columns this request gives a value (as `get_or_create_call` fills them)."""
+    names = ("lang", "caller", "called", "agent", "dept", "call_status", "dial_call_status")
+    return {name: getattr(details, name) for name in names if getattr(details, name)}
 
 
 def find_call(session: Session, call_sid: str) -> Call | None:
