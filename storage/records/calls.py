@@ -25,11 +25,11 @@ from storage.models import (
     LEVEL_CATEGORY,
     Call,
     Callback,
-    CallEvent,
     CallTicket,
     Rating,
 )
 from storage.outbox import ANNOUNCE_BAD_RATING, PUSH_CALL_UPDATE, add_job
+from storage.records.events import log_event
 from storage.records.links import close_by_link, close_partners, partners, rated_partner
 from storage.settings import settings
 from storage.text_safety import strip_control
@@ -105,11 +105,6 @@ def _told(details: CallDetails) -> dict[str, str]:
 def find_call(session: Session, call_sid: str) -> Call | None:
     """The call with `call_sid`, or None."""
     return session.scalars(select(Call).where(Call.call_sid == call_sid)).one_or_none()
-
-
-def log_event(session: Session, call: Call, kind: str, detail: str | None = None) -> None:
-    """Append one entry to the call's history."""
-    session.add(CallEvent(call_id=call.id, kind=kind, detail=detail))
 
 
 def end_survey(session: Session, call: Call, disposition: str) -> None:

@@ -17,10 +17,10 @@ from storage.models import (
     DISPOSITION_RATED,
     DISPOSITION_RATED_BY_LINK,
     Call,
-    CallEvent,
     Rating,
 )
 from storage.outbox import PUSH_CALL_UPDATE, add_job
+from storage.records.events import log_event
 
 
 def partners(session: Session, call: Call) -> list[Call]:
@@ -65,7 +65,7 @@ def close_by_link(session: Session, call: Call, rated: Call, now: datetime) -> N
     call.disposition = DISPOSITION_RATED_BY_LINK
     call.ended_at = call.ended_at or now
     call.updated_at = now
-    session.add(CallEvent(call_id=call.id, kind="rated_by_link", detail=rated.call_sid))
+    log_event(session, call, "rated_by_link", rated.call_sid)
     add_job(session, PUSH_CALL_UPDATE, {"call_sid": call.call_sid}, f"rated_by_link:{call.id}")
 
 
