@@ -63,19 +63,23 @@ class CallDetails:
         object.__setattr__(self, "tickets", tickets)
 
 
-def get_or_create_call(session: Session, call_sid: str, details: CallDetails) -> Call:
+def get_or_create_call(
+    session: Session, call_sid: str, details: CallDetails, *, likely_new: bool = False
+) -> Call:
     """The call with `call_sid`, created on first sight; blanks are filled, nothing overwritten.
 
     The call's row is locked until commit (PostgreSQL; SQLite has one writer anyway), so
     that two deliveries for one call, e.g. a key press and the status callback, take
     turns: the later one sees what the first wrote instead of overwriting it.
+    `likely_new` (the survey's start): try the INSERT first, and SELECT only if the
+    call exists, rather than the other way round.
     """
     locked = select(Call).where(Call.call_sid == call_sid).with_for_update()
-    call = session.scalars(locked).one_or_none()
+    call = None if likely_new else session.scalars(locked).one_or_none()
     if call is None:  # inserted with what this request tells: no UPDATE to fill it after
         values = {"call_sid": call_sid, "created_at": utcnow()} | _told(details)
         call = insert_new(session, Call, values, "call_sid")
-        if call is None:  # another request created it meanwhile
+        if call is None:  # it exists (seen before, or created meanwhile by another request)
             call = session.scalars(locked).one()
         else:  # a new call has nothing yet: no need to ask the database
             set_committed_value(call, "tickets", [])
