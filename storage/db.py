@@ -21,6 +21,8 @@ from storage.settings import PROJECT_ROOT, instance_dir, settings
 __all__ = ["PROJECT_ROOT", "database_url", "instance_dir", "make_engine", "transaction"]
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+BUSY_STEP_MS = 100
+BUSY_TIMEOUT = "busy_timeout_ms"  # connection info: the busy timeout last set on it
 # PostgreSQL: wait at most this long for a lock, or to connect, then fail (the webhook
 # plays `system_busy`) rather than leave a caller in dead air past Twilio's 15 s.
 POSTGRES_LOCK_TIMEOUT_MS = 5000
@@ -134,12 +136,13 @@ def _private_sqlite_files(dbapi_connection) -> None:
                 os.chmod(path, 0o600)
 
 
-def _configure_sqlite(dbapi_connection, _record) -> None:
+def _configure_sqlite(dbapi_connection, record) -> None:
     # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    record.info[BUSY_TIMEOUT] = SQLITE_BUSY_TIMEOUT_MS
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -149,8 +152,14 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
 def _begin_immediate(connection) -> None:
     # Take the write lock up front: a deferred transaction that reads and then
     # writes fails at once with SQLITE_BUSY under WAL instead of waiting its turn.
-    # It waits for the lock only as long as the transaction's deadline allows.
-    connection.exec_driver_sql(f"PRAGMA busy_timeout={_remaining_ms(SQLITE_BUSY_TIMEOUT_MS)}")
+    # It waits for the lock only as long as the transaction's deadline allows (rounded
+    # down to a step, so that the PRAGMA is sent again only when the bound changes).
+    wait_ms = _remaining_ms(SQLITE_BUSY_TIMEOUT_MS)
+    if wait_ms > BUSY_STEP_MS:
+        wait_ms -= wait_ms % BUSY_STEP_MS
+    if connection.info.get(BUSY_TIMEOUT) != wait_ms:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
+        connection.info[BUSY_TIMEOUT] = wait_ms
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
