@@ -17,15 +17,25 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.config["IVR_SETTINGS"] = settings
     redis = connect_redis(settings.redis_url)
 
-    def send_jobs(jobs) -> None:  # after each commit: the transaction's jobs go to Redis
+    def send_jobs(jobs, written_sent: bool = False) -> None:  # after each commit: to Redis
         if has_request_context():  # a webhook or a page: bounded, behind the breaker
             from ivr.redis_guard import send_jobs_guarded
 
-            send_jobs_guarded(jobs)
+            send_jobs_guarded(jobs, written_sent)
         else:
-            send_after_commit(sessions, redis, jobs)
+            send_after_commit(sessions, redis, jobs, written_sent)
 
-    sessions = make_session_factory(make_engine(settings.database_url), send_jobs)
+    def sends_at_once() -> bool:
+        """In a request, with Redis's breaker closed, jobs are written as sent: marking
+        them so after the send would cost every rating a second transaction."""
+        if not has_request_context():
+            return False
+        from ivr.redis_guard import breaker
+
+        return breaker().allows()
+
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine, send_jobs, sends_at_once)
     app.extensions["ivr.sessions"] = sessions
     app.extensions["ivr.redis"] = redis
 

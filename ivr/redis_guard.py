@@ -27,7 +27,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from ivr.extensions import db_sessions, settings
-from workers.queues import send_after_commit
+from workers.queues import send_after_commit, unmark_sent
 
 log = logging.getLogger(__name__)
 
@@ -82,16 +82,19 @@ def request_redis() -> Redis:
     return client
 
 
-def send_jobs_guarded(jobs: Sequence[tuple[int, str]]) -> int:
+def send_jobs_guarded(jobs: Sequence[tuple[int, str]], written_sent: bool = False) -> int:
     """Send just-committed outbox jobs, unless the breaker is open; how many were sent.
-    Jobs not sent stay in the outbox for the sweep (and are never lost)."""
+    Jobs not sent stay in the outbox for the sweep (and are never lost); those
+    `written_sent` by their transaction are marked unsent again."""
     if not jobs:
         return 0
     guard = breaker()
     if not guard.allows():
         log.info("redis breaker open: %d job(s) left for the sweep", len(jobs))
+        if written_sent:
+            unmark_sent(db_sessions(), [job_id for job_id, _ in jobs])
         return 0
-    sent = send_after_commit(db_sessions(), request_redis(), jobs)
+    sent = send_after_commit(db_sessions(), request_redis(), jobs, written_sent)
     if sent < len(jobs):
         guard.failed("sending jobs")
     return sent

@@ -6,7 +6,7 @@ import fcntl
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from contextvars import ContextVar
 
@@ -15,12 +15,14 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.outbox import SENDER, JobSender, recorded_jobs
+from storage.outbox import SENDER, SENDS_AT_ONCE, WRITTEN_SENT, JobSender, recorded_jobs
 from storage.settings import PROJECT_ROOT, instance_dir, settings
 
 __all__ = ["PROJECT_ROOT", "database_url", "instance_dir", "make_engine", "transaction"]
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+BUSY_STEP_MS = 100
+BUSY_TIMEOUT = "busy_timeout_ms"  # connection info: the busy timeout last set on it
 # PostgreSQL: wait at most this long for a lock, or to connect, then fail (the webhook
 # plays `system_busy`) rather than leave a caller in dead air past Twilio's 15 s.
 POSTGRES_LOCK_TIMEOUT_MS = 5000
@@ -134,12 +136,13 @@ def _private_sqlite_files(dbapi_connection) -> None:
                 os.chmod(path, 0o600)
 
 
-def _configure_sqlite(dbapi_connection, _record) -> None:
+def _configure_sqlite(dbapi_connection, record) -> None:
     # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    record.info[BUSY_TIMEOUT] = SQLITE_BUSY_TIMEOUT_MS
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -149,8 +152,14 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
 def _begin_immediate(connection) -> None:
     # Take the write lock up front: a deferred transaction that reads and then
     # writes fails at once with SQLITE_BUSY under WAL instead of waiting its turn.
-    # It waits for the lock only as long as the transaction's deadline allows.
-    connection.exec_driver_sql(f"PRAGMA busy_timeout={_remaining_ms(SQLITE_BUSY_TIMEOUT_MS)}")
+    # It waits for the lock only as long as the transaction's deadline allows (rounded
+    # down to a step, so that the PRAGMA is sent again only when the bound changes).
+    wait_ms = _remaining_ms(SQLITE_BUSY_TIMEOUT_MS)
+    if wait_ms > BUSY_STEP_MS:
+        wait_ms -= wait_ms % BUSY_STEP_MS
+    if connection.info.get(BUSY_TIMEOUT) != wait_ms:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
+        connection.info[BUSY_TIMEOUT] = wait_ms
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -163,14 +172,20 @@ def _postgres_deadline(connection) -> None:
 
 
 def make_session_factory(
-    engine: Engine, send_jobs: JobSender | None = None
+    engine: Engine,
+    send_jobs: JobSender | None = None,
+    sends_at_once: Callable[[], bool] | None = None,
 ) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit.
 
     With `send_jobs`, every `transaction` of these sessions hands the jobs it recorded
     in the outbox to `send_jobs` once it has committed (the web app sends them to Redis);
-    without, they wait for the sweep."""
-    info = {SENDER: send_jobs} if send_jobs else {}
+    without, they wait for the sweep. With `sends_at_once` too, a transaction for which
+    it says yes writes its jobs as sent already, and `send_jobs` gets `written_sent=True`
+    (it must clear the mark of the jobs it fails to send)."""
+    info: dict[str, object] = {SENDER: send_jobs} if send_jobs else {}
+    if send_jobs and sends_at_once:
+        info[SENDS_AT_ONCE] = sends_at_once
     return sessionmaker(engine, expire_on_commit=False, info=info)
 
 
@@ -191,10 +206,12 @@ def transaction(factory: sessionmaker[Session], wait_s: float | None = None) -> 
     token = _DEADLINE.set(time.monotonic() + wait_s if wait_s is not None else None)
     try:
         with _turn(factory), factory() as session, session.begin():
+            sends_at_once = session.info.get(SENDS_AT_ONCE)
+            written_sent = session.info[WRITTEN_SENT] = bool(sends_at_once and sends_at_once())
             yield session
     finally:
         _DEADLINE.reset(token)
     jobs = recorded_jobs(session)
     send_jobs = session.info.get(SENDER)
     if jobs and send_jobs is not None:
-        send_jobs(jobs)
+        send_jobs(jobs, written_sent=True) if written_sent else send_jobs(jobs)

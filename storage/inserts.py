@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Column
+from sqlalchemy import Column, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -28,16 +29,20 @@ def insert_new(session: Session, model: type[M], values: dict[str, Any], key: st
 def insert_once(
     session: Session, model: type[Base], values: dict[str, Any], key: str
 ) -> int | None:
-    """Insert a row unless one with the same unique `key` exists; return the new id or None."""
-    dialect = session.get_bind().dialect.name
+    """Insert a row unless one with the same unique `key` exists; return the new id or None.
+
+    One plain statement per table, built once, the values sent as its parameters; the
+    session's pending changes are flushed first, as before an ORM statement."""
+    if session.autoflush:
+        session.flush()
+    statement = _insert_once(model.__table__, key, session.get_bind().dialect.name)
+    return session.execute(statement, values).scalar_one_or_none()
+
+
+@cache
+def _insert_once(table: Table, key: str, dialect: str) -> Insert:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(model)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=[key])
-        .returning(model.__table__.c.id)
-    )
-    return session.execute(statement).scalar_one_or_none()
+    return insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c.id)
 
 
 def insert_many_once(

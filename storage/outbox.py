@@ -46,7 +46,15 @@ JOBS = (
 
 RECORDED = "outbox_jobs"  # `Session.info` key: (id, queue) of the jobs this transaction added
 SENDER = "send_jobs"  # `Session.info` key: what sends them once committed (see storage.db)
-JobSender = Callable[[Sequence[tuple[int, str]]], Any]
+# `Session.info` key of a factory whose sender sends at once after commit: a callable
+# saying whether it will try now (e.g. Redis's breaker is closed). If so, the transaction
+# writes its jobs as sent (`WRITTEN_SENT`), which saves a transaction to mark them so
+# afterwards; the sender clears the mark of any it then fails to send.
+SENDS_AT_ONCE = "sends_at_once"
+WRITTEN_SENT = "outbox_written_sent"  # `Session.info` key: this transaction did so
+# Called with the committed (id, queue) jobs, and `written_sent=True` when they were
+# written as sent (only by a factory with `SENDS_AT_ONCE`).
+JobSender = Callable[..., Any]
 
 
 def job_row(
@@ -63,6 +71,13 @@ def job_row(
     }
 
 
+def _as_recorded(session: Session, row: dict[str, Any]) -> dict[str, Any]:
+    """The row as this transaction writes it: marked sent when its sender sends at once."""
+    if session.info.get(WRITTEN_SENT):
+        return row | {"enqueued_at": row["created_at"], "attempts": row["attempts"] + 1}
+    return row
+
+
 def add_job(
     session: Session, func: str, args: dict[str, Any], dedupe_key: str, queue: str = DEFAULT_QUEUE
 ) -> int | None:
@@ -70,7 +85,7 @@ def add_job(
 
     Returns the new job's id (None if the key was already recorded)."""
     with session.no_autoflush:  # the row stands alone: pending changes flush together later
-        row = job_row(func, args, dedupe_key, queue)
+        row = _as_recorded(session, job_row(func, args, dedupe_key, queue))
         job_id = insert_once(session, OutboxJob, row, "dedupe_key")
     if job_id is not None:
         session.info.setdefault(RECORDED, []).append((job_id, queue))
@@ -79,6 +94,7 @@ def add_job(
 
 def add_jobs(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Record many jobs (`job_row`s of one queue) at once; the ids of those not yet recorded."""
+    rows = [_as_recorded(session, row) for row in rows]
     ids = insert_many_once(session, OutboxJob, rows, "dedupe_key", OutboxJob.id)
     if ids:
         (queue,) = {row["queue"] for row in rows}

@@ -278,13 +278,33 @@ def variable_names() -> list[str]:
 
 
 _WATCHED = tuple(variable_names()) + tuple(_vosk_variables().values())
-_current: tuple[tuple[str | None, ...], Settings] | None = None
+_current: tuple[tuple[bytes | str | None, ...], Settings] | None = None
+
+
+def _watched_values() -> tuple[bytes | str | None, ...]:
+    """The watched variables' values, as cheaply as possible: this runs in every webhook.
+    `os.environ` keeps them encoded in `_data` (CPython, POSIX); reading that is about
+    fifty times faster than `os.environ.get` per variable."""
+    data = getattr(os.environ, "_data", None)
+    if isinstance(data, dict) and _WATCHED_ENCODED is not None:
+        return tuple(map(data.get, _WATCHED_ENCODED))
+    return tuple(map(os.environ.get, _WATCHED))
+
+
+def _encoded(names: tuple[str, ...]) -> tuple[object, ...] | None:
+    try:
+        return tuple(os.environ.encodekey(name) for name in names)  # type: ignore[attr-defined]
+    except AttributeError:  # not CPython's `os._Environ`
+        return None
+
+
+_WATCHED_ENCODED = _encoded(_WATCHED)
 
 
 def settings() -> Settings:
     """This process's settings (read at start; again only if the environment changed)."""
     global _current
-    key = tuple(map(os.environ.get, _WATCHED))
+    key = _watched_values()
     if _current is None or _current[0] != key:
         _current = (key, Settings.from_env())
     return _current[1]

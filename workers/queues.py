@@ -44,10 +44,21 @@ def queue(name: str, redis: Redis) -> Queue:
 
 
 def send_after_commit(
-    factory: sessionmaker[Session], redis: Redis, jobs: Sequence[tuple[int, str]]
+    factory: sessionmaker[Session],
+    redis: Redis,
+    jobs: Sequence[tuple[int, str]],
+    written_sent: bool = False,
 ) -> int:
-    """Send just-committed (id, queue) jobs; if Redis fails, the sweep sends them later."""
-    return _mark_sent(factory, _enqueue(redis, jobs))
+    """Send just-committed (id, queue) jobs; if Redis fails, the sweep sends them later.
+
+    Jobs `written_sent` (marked sent by their own transaction) that could not be sent
+    are marked unsent again; the others are marked sent once sent."""
+    sent = _enqueue(redis, jobs)
+    if not written_sent:
+        return _mark_sent(factory, sent)
+    done = set(sent)
+    unmark_sent(factory, [job_id for job_id, _ in jobs if job_id not in done])
+    return len(sent)
 
 
 def resend_pending(
@@ -107,6 +118,17 @@ def _job_data(outbox_id: int):
     return Queue.prepare_data(
         RUNNER, (outbox_id,), job_id=f"outbox-{outbox_id}", failure_ttl=FAILURE_TTL_S
     )
+
+
+def unmark_sent(factory: sessionmaker[Session], unsent: Sequence[int]) -> None:
+    """Jobs written as sent but not sent after all: left for the sweep to send."""
+    if unsent:
+        with transaction(factory) as session:
+            session.execute(
+                update(OutboxJob)
+                .where(OutboxJob.id.in_(unsent))
+                .values(enqueued_at=None, attempts=OutboxJob.attempts - 1)
+            )
 
 
 def _mark_sent(factory: sessionmaker[Session], sent: list[int]) -> int:

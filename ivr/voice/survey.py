@@ -98,7 +98,7 @@ def survey() -> Response:
     now = utcnow()
     try:
         with transaction(db_sessions(), WEBHOOK_DB_WAIT_S) as session:
-            call = get_or_create_call(session, call_sid, details)
+            call = get_or_create_call(session, call_sid, details, likely_new=True)
             log.info("survey %s from %s (lang %s)", call_sid, mask_number(call.caller), lang)
             if request.args.get("kind") == KIND_CLOSURE and call.rating is None:
                 call.kind = KIND_CLOSURE

@@ -25,11 +25,11 @@ from storage.models import (
     LEVEL_CATEGORY,
     Call,
     Callback,
-    CallEvent,
     CallTicket,
     Rating,
 )
 from storage.outbox import ANNOUNCE_BAD_RATING, PUSH_CALL_UPDATE, add_job
+from storage.records.events import log_event
 from storage.records.links import close_by_link, close_partners, partners, rated_partner
 from storage.settings import settings
 from storage.text_safety import strip_control
@@ -63,18 +63,23 @@ class CallDetails:
         object.__setattr__(self, "tickets", tickets)
 
 
-def get_or_create_call(session: Session, call_sid: str, details: CallDetails) -> Call:
+def get_or_create_call(
+    session: Session, call_sid: str, details: CallDetails, *, likely_new: bool = False
+) -> Call:
     """The call with `call_sid`, created on first sight; blanks are filled, nothing overwritten.
 
     The call's row is locked until commit (PostgreSQL; SQLite has one writer anyway), so
     that two deliveries for one call, e.g. a key press and the status callback, take
     turns: the later one sees what the first wrote instead of overwriting it.
+    `likely_new` (the survey's start): try the INSERT first, and SELECT only if the
+    call exists, rather than the other way round.
     """
     locked = select(Call).where(Call.call_sid == call_sid).with_for_update()
-    call = session.scalars(locked).one_or_none()
-    if call is None:
-        call = insert_new(session, Call, {"call_sid": call_sid, "created_at": utcnow()}, "call_sid")
-        if call is None:  # another request created it meanwhile
+    call = None if likely_new else session.scalars(locked).one_or_none()
+    if call is None:  # inserted with what this request tells: no UPDATE to fill it after
+        values = {"call_sid": call_sid, "created_at": utcnow()} | _told(details)
+        call = insert_new(session, Call, values, "call_sid")
+        if call is None:  # it exists (seen before, or created meanwhile by another request)
             call = session.scalars(locked).one()
         else:  # a new call has nothing yet: no need to ask the database
             set_committed_value(call, "tickets", [])
@@ -95,14 +100,15 @@ def get_or_create_call(session: Session, call_sid: str, details: CallDetails) ->
     return call
 
 
+def _told(details: CallDetails) -> dict[str, str]:
+    """The call's columns this request gives a value (as `get_or_create_call` fills them)."""
+    names = ("lang", "caller", "called", "agent", "dept", "call_status", "dial_call_status")
+    return {name: getattr(details, name) for name in names if getattr(details, name)}
+
+
 def find_call(session: Session, call_sid: str) -> Call | None:
     """The call with `call_sid`, or None."""
     return session.scalars(select(Call).where(Call.call_sid == call_sid)).one_or_none()
-
-
-def log_event(session: Session, call: Call, kind: str, detail: str | None = None) -> None:
-    """Append one entry to the call's history."""
-    session.add(CallEvent(call_id=call.id, kind=kind, detail=detail))
 
 
 def end_survey(session: Session, call: Call, disposition: str) -> None:

@@ -35,7 +35,6 @@ from storage.models import (
     KIND_SURVEY_LINE,
     LEVEL_CATEGORY,
     Call,
-    CallEvent,
     Rating,
 )
 from storage.outbox import PUSH_CALL_UPDATE, add_job
@@ -110,8 +109,8 @@ def offer_later_rating(session: Session, call: Call, now: datetime) -> Call | No
         return None
     target = found[0]
     call.kind, call.rates_call_id = KIND_LATER, target.id
-    session.add(CallEvent(call_id=call.id, kind="later_offer", detail=target.call_sid))
-    session.add(CallEvent(call_id=target.id, kind="later_offer", detail=call.call_sid))
+    log_event(session, call, "later_offer", target.call_sid)
+    log_event(session, target, "later_offer", call.call_sid)
     return target
 
 

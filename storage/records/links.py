@@ -17,18 +17,25 @@ from storage.models import (
     DISPOSITION_RATED,
     DISPOSITION_RATED_BY_LINK,
     Call,
-    CallEvent,
     Rating,
 )
 from storage.outbox import PUSH_CALL_UPDATE, add_job
+from storage.records.events import log_event
 
 
 def partners(session: Session, call: Call) -> list[Call]:
-    """The calls linked to `call`, either way, locked for the rating about to be stored."""
-    conditions = [Call.linked_call_id == call.id]
+    """The calls linked to `call`, either way, locked for the rating about to be stored.
+
+    Most calls have none: a plain SELECT of ids (which locks the same rows) asks first,
+    and only calls that have partners load them."""
+    calls = Call.__table__.c
+    conditions = [calls.linked_call_id == call.id]
     if call.linked_call_id is not None:
-        conditions.append(Call.id == call.linked_call_id)
-    statement = select(Call).where(or_(*conditions), Call.id != call.id).order_by(Call.id)
+        conditions.append(calls.id == call.linked_call_id)
+    linked = or_(*conditions) & (calls.id != call.id)
+    if session.execute(select(calls.id).where(linked).with_for_update()).first() is None:
+        return []
+    statement = select(Call).where(linked).order_by(Call.id)
     return list(session.scalars(statement.with_for_update()))
 
 
@@ -65,7 +72,7 @@ def close_by_link(session: Session, call: Call, rated: Call, now: datetime) -> N
     call.disposition = DISPOSITION_RATED_BY_LINK
     call.ended_at = call.ended_at or now
     call.updated_at = now
-    session.add(CallEvent(call_id=call.id, kind="rated_by_link", detail=rated.call_sid))
+    log_event(session, call, "rated_by_link", rated.call_sid)
     add_job(session, PUSH_CALL_UPDATE, {"call_sid": call.call_sid}, f"rated_by_link:{call.id}")
 
 

@@ -23,7 +23,14 @@ log = logging.getLogger(__name__)
 def rate_from_last_stream(session: Session, call: Call) -> str | None:
     """The caller answered on the stream, then hung up before Twilio asked our action:
     a rating key, or a spoken rating heard for sure, still counts (an unsure one was
-    never confirmed: nothing is stored)."""
+    never confirmed: nothing is stored).
+
+    Most calls never had a stream: a plain SELECT asks first (no objects loaded, no
+    flush), and only those with one go on."""
+    streams = MediaStream.__table__.c
+    any_stream = select(streams.id).where(streams.call_id == call.id).limit(1)
+    if session.execute(any_stream).first() is None:
+        return None
     rated = rated_call(session, call)
     if rated.rating is not None:
         return None

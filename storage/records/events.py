@@ -1,0 +1,21 @@
+"""A call's history (`call_events`): one row per thing that happened, in order."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from storage.models import Call, CallEvent
+from storage.types import utcnow
+
+_INSERT_EVENT = insert(CallEvent.__table__)
+
+
+def log_event(session: Session, call: Call, kind: str, detail: str | None = None) -> None:
+    """Append one entry to the call's history.
+
+    Written at once with a plain INSERT (the call's row exists already): the history
+    keeps the order of the calls here, and the session's flush has no object to track.
+    """
+    values = {"call_id": call.id, "at": utcnow(), "kind": kind, "detail": detail}
+    session.connection().execute(_INSERT_EVENT, values)
