@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from storage.access.privacy import is_reachable_number
+from storage.access.privacy import is_reachable_number, phone_tail
 from storage.inserts import insert_new
 from storage.models import (
     CALLBACK_ANONYMOUS,
@@ -103,7 +103,10 @@ def get_or_create_call(
 def _told(details: CallDetails) -> dict[str, str]:
     """The call's columns this request gives a value (as `get_or_create_call` fills them)."""
     names = ("lang", "caller", "called", "agent", "dept", "call_status", "dial_call_status")
-    return {name: getattr(details, name) for name in names if getattr(details, name)}
+    told = {name: getattr(details, name) for name in names if getattr(details, name)}
+    if details.caller:  # a Core INSERT: the model's `caller` setter does not run
+        told["caller_tail"] = phone_tail(details.caller)
+    return told
 
 
 def find_call(session: Session, call_sid: str) -> Call | None:
