@@ -40,7 +40,9 @@ log = logging.getLogger(__name__)
 START_TIMEOUT_S = 5  # `connected` and `start` must come this soon
 PROMPT_END = "prompt_end"
 SEND_BYTES = 8000  # outbound media in pieces of one second
+FEED_BYTES = 1600  # speech reaches the recogniser in pieces of 100 ms (16-bit PCM)
 KEYS = set("0123456789*#")
+MEDIA_MESSAGE = '{"event":"media"'  # how Twilio's media messages begin
 
 
 class StreamSession:
@@ -102,7 +104,7 @@ class StreamSession:
             self.placed = self.hub.take_place()
             if not self.placed:
                 raise store.Refused("media process full")
-            self.stream_id = await self.hub.blocking(
+            self.stream_id = await self.hub.urgently(
                 store.claim, self.hub.sessions, self.ticket, self.stream_sid
             )
         except (BadToken, store.Refused) as error:
@@ -117,6 +119,8 @@ class StreamSession:
 
     async def _listen(self) -> None:
         async for raw in self.ws:
+            if self.decided.is_set() and isinstance(raw, str) and raw.startswith(MEDIA_MESSAGE):
+                continue  # decided: the caller's audio is no longer needed
             message = json.loads(raw)
             event = message.get("event")
             if event == "media" and not self.decided.is_set():
@@ -172,14 +176,16 @@ class StreamSession:
             self.pending += audio
             if self.gate.quiet_run == 0:
                 self.last_voice_at = time.time()
-            if self.decoding is None or self.decoding.done():
+            idle = self.decoding is None or self.decoding.done()
+            if idle and len(self.pending) >= FEED_BYTES:
                 self.decoding = asyncio.create_task(self._decode())
         if self.gate.ended:
             self._finish_soon()
 
     async def _decode(self) -> None:
-        """Feed what is pending to the recogniser, in the pool, until it ends the answer."""
-        while self.pending and not self.decided.is_set():
+        """Feed what is pending to the recogniser, in the pool, until it ends the answer
+        (what is left when the answer ends is fed by `_finish_speech`, in the urgent pool)."""
+        while len(self.pending) >= FEED_BYTES and not (self.finishing or self.decided.is_set()):
             audio, self.pending = bytes(self.pending), bytearray()
             if await self.hub.blocking(self.listener.accept, audio):
                 await self._finish_speech()
@@ -192,12 +198,10 @@ class StreamSession:
         self.end_heard_at = time.time()
         if self.decoding is not None and self.decoding is not asyncio.current_task():
             await asyncio.shield(self.decoding)
-        if self.pending and self.listener.nbest is None:
-            await self.hub.urgently(self.listener.accept, bytes(self.pending))
         if self.decided.is_set():
             return
         self.marks["decoded"] = time.time()
-        heard = await self.hub.urgently(self.listener.finish)
+        heard = await self.hub.urgently(self.listener.finish, bytes(self.pending))
         self.marks["judged"] = time.time()
         await self._decide(
             store.store_spoken, self.ticket, heard, bytes(self.listener.audio), heard=heard
