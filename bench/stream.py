@@ -109,6 +109,26 @@ class ProcessMeter:
         fields = Path(f"/proc/{self.pid}/{stat}").read_text().rsplit(")", 1)[1].split()
         return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
+    def tree_cpu_seconds(self) -> float:
+        """CPU seconds of the process and every process under it (`ivr worker`'s RQ
+        workers and their work-horses)."""
+        children: dict[int, list[int]] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(stat.parent.name))
+        total, todo = 0.0, [self.pid]
+        while todo:
+            pid = todo.pop()
+            todo += children.get(pid, [])
+            try:
+                total += ProcessMeter(pid).cpu_seconds()
+            except (OSError, ValueError, IndexError):
+                continue  # ended meanwhile: counted in its parent's children
+        return total
+
     def loop_cpu_seconds(self) -> float:
         """CPU seconds of the main thread alone (the event loop: what holds the GIL)."""
         return self.cpu_seconds(f"task/{self.pid}/stat")
@@ -252,7 +272,7 @@ def poll_figures(factory, calls, since: datetime) -> dict:
             )
         )
         decided = [(done - created).total_seconds() for created, done in jobs]
-        for script, utterance, _ in calls:
+        for script, utterance, outcome in calls:
             call = session.scalars(select(Call).where(Call.call_sid == script.call_sid)).first()
             recording = (
                 session.scalars(select(Recording).where(Recording.call_id == call.id)).first()
@@ -267,6 +287,9 @@ def poll_figures(factory, calls, since: datetime) -> dict:
                 stored += 1
                 rated.append((rating.rated_at - recording.created_at).total_seconds())
                 wrong += rating.level != utterance.level
+            elif outcome is not None and "unrated" not in locals():
+                unrated = outcome.transcript[-8:]
+                print("  an unrated record-and-poll call ended:\n" + "\n".join(unrated))
     return {
         "decided": decided,
         "rated": rated,
@@ -292,11 +315,11 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
         env = service_env(workdir, database_url, redis_url, port)
         env |= {
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "RECORDING_HOSTS": host.netloc,
+            "RECORDING_HOSTS": f"http://{host.netloc}",
             "MEDIA_STREAM_URL": f"ws://127.0.0.1:{media_port}",
             "MEDIA_PORT": str(media_port),
             "MEDIA_HOST": "127.0.0.1",
-            "MEDIA_MAX_STREAMS": str(max(args.sizes) + 10),
+            "MEDIA_MAX_STREAMS": str(max(args.sizes, default=0) + 10),
             "RECORDINGS_DIR": str(workdir / "recordings"),
         }
         base_url = stack.enter_context(
@@ -344,9 +367,9 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
         for n in args.baseline:
             load, since = os.getloadavg()[0], datetime.now(UTC)
             with ProcessMeter(worker.pid) as meter:
-                cpu_before = meter.cpu_seconds()
+                cpu_before = meter.tree_cpu_seconds()
                 calls = place(simulator, utterances, n, args.spread, False)
-                cpu = meter.cpu_seconds() - cpu_before
+                cpu = meter.tree_cpu_seconds() - cpu_before
             f = poll_figures(factory, calls, since)
             print(f"\n== baseline: {n} concurrent record-and-poll calls")
             print(f"  recording reported → result stored:  {_ms(f['decided'])}")
