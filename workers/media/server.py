@@ -76,11 +76,6 @@ class Hub:
         model = load_model(lang, streaming=True)
         return Listener(model, load_speech_pack(lang), self.grammars[lang], thresholds(lang))
 
-    async def blocking(self, function, *args):
-        """Run a blocking function in the pool."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, functools.partial(function, *args))
-
     async def urgently(self, function, *args):
         """Run a blocking function in the pool kept for decisions."""
         loop = asyncio.get_running_loop()

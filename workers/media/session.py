@@ -21,6 +21,7 @@ import contextlib
 import json
 import logging
 import time
+from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 from websockets.exceptions import ConnectionClosed
@@ -57,6 +58,8 @@ class StreamSession:
         self.listener: Listener | None = None
         self.pending = bytearray()  # speech waiting for the recogniser
         self.decoding: asyncio.Task | None = None
+        self.feed: Future | None = None  # the piece of speech in the decoding pool
+        self.feeding = b""  # that piece
         self.playing = False
         self.decided = asyncio.Event()
         self.timers: list[asyncio.Task] = []
@@ -186,8 +189,13 @@ class StreamSession:
         """Feed what is pending to the recogniser, in the pool, until it ends the answer
         (what is left when the answer ends is fed by `_finish_speech`, in the urgent pool)."""
         while len(self.pending) >= FEED_BYTES and not (self.finishing or self.decided.is_set()):
-            audio, self.pending = bytes(self.pending), bytearray()
-            if await self.hub.blocking(self.listener.accept, audio):
+            self.feeding, self.pending = bytes(self.pending), bytearray()
+            self.feed = self.hub.pool.submit(self.listener.accept, self.feeding)
+            try:
+                ended = await asyncio.wrap_future(self.feed)
+            except asyncio.CancelledError:  # the answer ended first: its finisher feeds it
+                return
+            if ended:
                 await self._finish_speech()
                 return
 
@@ -196,12 +204,15 @@ class StreamSession:
             return
         self.finishing = True
         self.end_heard_at = time.time()
-        if self.decoding is not None and self.decoding is not asyncio.current_task():
-            await asyncio.shield(self.decoding)
+        rest = b""
+        if self.feed is not None and self.feed.cancel():
+            rest = self.feeding  # still queued behind other streams' decoding: jump the queue
+        elif self.decoding is not None and self.decoding is not asyncio.current_task():
+            await asyncio.shield(self.decoding)  # being decoded: its end is near
         if self.decided.is_set():
             return
         self.marks["decoded"] = time.time()
-        heard = await self.hub.urgently(self.listener.finish, bytes(self.pending))
+        heard = await self.hub.urgently(self.listener.finish, rest + bytes(self.pending))
         self.marks["judged"] = time.time()
         await self._decide(
             store.store_spoken, self.ticket, heard, bytes(self.listener.audio), heard=heard
@@ -219,7 +230,7 @@ class StreamSession:
     async def _rate_after_hang_up(self) -> None:
         """The caller hung up: no action will come to apply what they answered."""
         try:
-            await self.hub.blocking(store.rate_after_hang_up, self.hub.sessions, self.stream_id)
+            await self.hub.urgently(store.rate_after_hang_up, self.hub.sessions, self.stream_id)
         except Exception:
             log.exception("stream %s: rating after the hang-up not stored", self.stream_sid)
 
