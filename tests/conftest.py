@@ -178,6 +178,17 @@ def pytest_configure(config):
     os.environ.setdefault("HOTLINE_TZ", "Asia/Shanghai")
 
 
+def pytest_collection_modifyitems(config, items):
+    """On the PostgreSQL pass, skip the tests whose outcome no database changes (speech
+    accuracy, browsers, the media stream): the SQLite pass runs them."""
+    if not os.environ.get("IVR_TEST_POSTGRES_URL"):
+        return
+    skip = pytest.mark.skip(reason="any_database: run once, in the SQLite pass")
+    for item in items:
+        if item.get_closest_marker("any_database"):
+            item.add_marker(skip)
+
+
 def sign(url: str, form: dict[str, str], token: str = AUTH_TOKEN) -> str:
     """The `X-Twilio-Signature` Twilio would send for this URL and form."""
     from twilio.request_validator import RequestValidator

@@ -26,7 +26,7 @@ OUTPUT = Path(__file__).resolve().parent / "output"
 PDF = b"%PDF-1.4\n% evidence\n"
 
 
-pytestmark = pytest.mark.usefixtures("fast_hashing")
+pytestmark = [pytest.mark.usefixtures("fast_hashing"), pytest.mark.any_database]
 
 
 @pytest.fixture

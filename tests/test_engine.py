@@ -18,6 +18,8 @@ from callflows import (
 )
 from callflows.diagram import to_mermaid
 
+pytestmark = pytest.mark.any_database
+
 FLOW = load_flow("rating")
 ASK = "ask_rating"
 

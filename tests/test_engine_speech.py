@@ -17,6 +17,8 @@ from callflows import (
     step,
 )
 
+pytestmark = pytest.mark.any_database
+
 FLOW = load_flow("rating")
 
 LISTEN = ("ask_rating", "speak_after_tone", "recording_notice")

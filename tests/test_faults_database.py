@@ -70,7 +70,9 @@ def _stored(sessions) -> dict[str, int]:
 
 def test_sqlite_locked_for_10_s_under_20_calls(live_server, database_url, sessions, sqlite_only):
     """An operator's write transaction holds the database for 10 s while calls arrive."""
-    foreign = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    foreign = sqlite3.connect(
+        database_url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False
+    )  # released by the timer's thread
     foreign.execute("BEGIN IMMEDIATE")
     release = threading.Timer(10, lambda: foreign.execute("ROLLBACK"))
     release.start()

@@ -11,6 +11,8 @@ from callflows import KeyPressed, NoInput, Position, Start, load_flow, step
 from callflows.vocabulary import LEVELS
 from storage.records.later import MAX_AGO
 
+pytestmark = pytest.mark.any_database
+
 FLOWS = ("rating", "closure", "later")
 
 

@@ -77,7 +77,7 @@ def test_a_key_pressed_while_locked_is_thanked_and_stored_with_its_time(
     assert (rating.level, rating.source) == ("very_dissatisfied", "dtmf")
     assert abs((rating.rated_at - pressed).total_seconds()) < 1, "its original time"
     assert callback.due_at == rating.rated_at + timedelta(hours=48)
-    assert spool.pending(spool.spool_dir()) == [], "the spool is emptied"
+    assert _until(lambda: spool.pending(spool.spool_dir()) == []), "the spool is emptied"
 
 
 def test_survey_start_and_status_while_locked_answer_in_time_and_leave_the_call(

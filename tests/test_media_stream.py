@@ -13,7 +13,7 @@ from storage.records.files import file_store
 from storage.records.media_streams import MediaStream
 from tests.helpers import stored_call
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.any_database]
 
 
 def _call(twilio, answers: list[str]) -> tuple[CallScript, object]:

@@ -24,7 +24,7 @@ from workers.media import availability
 from workers.media.tokens import StreamTicket, new_stream_key
 from workers.media.tokens import sign as sign_token
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.any_database]
 
 
 def _start(url: str, token: str, call_sid: str) -> tuple[int | None, list[dict]]:

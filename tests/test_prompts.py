@@ -20,6 +20,8 @@ from prompts import (
 )
 from prompts import build as builder
 
+pytestmark = pytest.mark.any_database
+
 LEVELS = [
     ("very_satisfied", "非常满意"),
     ("satisfied", "满意"),

@@ -15,7 +15,7 @@ from tests.console_helpers import PASSWORD, make_people
 from tests.supervisor_helpers import keyed_call
 from tests.test_console_browser import OUTPUT, browser, login, sync_api  # noqa: F401
 
-pytestmark = pytest.mark.usefixtures("fast_hashing")
+pytestmark = [pytest.mark.usefixtures("fast_hashing"), pytest.mark.any_database]
 
 
 def shot(page, name: str) -> None:

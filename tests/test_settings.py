@@ -12,6 +12,8 @@ import pytest
 
 from storage.settings import Settings, SettingsError, load_settings, variable_names
 
+pytestmark = pytest.mark.any_database
+
 ROOT = Path(__file__).resolve().parent.parent
 BAD_VALUES = [
     ("HOTLINE_TZ", "Mars/Base"),

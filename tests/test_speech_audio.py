@@ -14,6 +14,8 @@ import pytest
 
 from workers.speech.audio import BadAudio, _decode, prepare_audio, seconds_of, trim_silence
 
+pytestmark = pytest.mark.any_database
+
 
 def sox(*args: str) -> None:
     subprocess.run(["sox", "-R", *args], check=True, capture_output=True)

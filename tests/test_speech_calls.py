@@ -23,7 +23,7 @@ from tests.conftest import AUTH_TOKEN, BASE_URL, flask_transport, twiml_verbs
 from tests.helpers import stored_call
 from workers.queues import QUEUES
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.any_database]
 
 ACCOUNT_SID = "AC" + "5" * 32
 KO = "ko-KR"

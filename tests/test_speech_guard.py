@@ -15,6 +15,8 @@ from prompts.speech import load_speech_pack
 from workers.speech import recognize_rating
 from workers.speech.recognize import Thresholds, decide, free_pass_agrees
 
+pytestmark = pytest.mark.any_database
+
 LOOSE = Thresholds(0.5, 1.0, 0.9, 3.0)
 
 

@@ -10,7 +10,10 @@ import importlib.util
 import sys
 from types import SimpleNamespace
 
+import pytest
 from speech_fixtures import ROOT
+
+pytestmark = pytest.mark.any_database
 
 
 def _speech_calls():

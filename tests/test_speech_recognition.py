@@ -37,6 +37,8 @@ from workers.speech.recognize import (
     thresholds,
 )
 
+pytestmark = pytest.mark.any_database
+
 NEGATIVE_SENTENCES = set(load_speech_pack("ko-KR").corpus.get("negatives", [])) | {
     "<silence>",
     "<line_noise>",

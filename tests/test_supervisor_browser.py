@@ -20,7 +20,7 @@ from tests.figures_check import expected_counts
 from tests.supervisor_helpers import keyed_call, spoken_call
 from tests.test_console_browser import ARGS, OUTPUT, browser, login, sync_api  # noqa: F401
 
-pytestmark = pytest.mark.usefixtures("fast_hashing")
+pytestmark = [pytest.mark.usefixtures("fast_hashing"), pytest.mark.any_database]
 OCTOBER = ("2026-10-01", "2026-10-31")
 
 

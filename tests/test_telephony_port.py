@@ -12,6 +12,8 @@ from ivr.telephony import PROVIDERS, provider
 from ivr.telephony.twilio import TwilioTelephony
 from storage.settings import Settings
 
+pytestmark = pytest.mark.any_database
+
 ROOT = Path(__file__).resolve().parent.parent
 TWILIO_WORDS = re.compile(
     r"\"(CallSid|Digits|RecordingSid|RecordingUrl|RecordingStatus|RecordingDuration|CallStatus"

@@ -14,7 +14,7 @@ from storage.reports.call_search import FilterError, parse_filter
 from tests.console_helpers import login, make_people
 from tests.helpers import stored_call
 
-pytestmark = pytest.mark.usefixtures("fast_hashing")
+pytestmark = [pytest.mark.usefixtures("fast_hashing"), pytest.mark.any_database]
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE_FOLDERS = ("ivr", "storage", "workers", "callflows", "prompts", "bench")
