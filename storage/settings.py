@@ -201,7 +201,7 @@ class Settings:
     media_host: str = env("MEDIA_HOST", _text, "0.0.0.0")
     media_port: int = env("MEDIA_PORT", _whole(1, 65535), 5050)
     media_max_streams: int = env("MEDIA_MAX_STREAMS", _whole(1), 120)
-    media_threads: int = env("MEDIA_THREADS", _whole(1, 64), 4)
+    media_threads: int = env("MEDIA_THREADS", _whole(1, 64), os.cpu_count() or 2)
     # `VOSK_MODEL_<LANG>` of every language pack: {"ko-KR": Path(...)}
     vosk_models: dict[str, Path] = field(default_factory=dict, compare=False)
 

@@ -68,9 +68,13 @@ def test_speaking_during_the_prompt_stops_it(media_process, twilio, sessions, sp
 
 
 def test_a_key_during_the_prompt_stops_it_and_rates(media_process, twilio, sessions):
+    """The key is pressed once a second of the prompt has played (not a second after
+    connecting: under load the service may start playing later)."""
     script, outcome = _call(twilio, ["early:4", "hangup"])
-    assert outcome.streams[0].cleared
+    transcript = "\n".join(outcome.transcript)
+    assert outcome.streams and outcome.streams[0].cleared, transcript
     call = stored_call(sessions, script.call_sid)
+    assert call.rating is not None, transcript
     assert (call.rating.level, call.rating.source) == ("dissatisfied", "dtmf")
     assert call.callback is not None  # a bad rating opens its callback, as with keys
 

@@ -55,7 +55,8 @@ class VoiceGate:
 
     def push(self, pcm: bytes) -> tuple[bool, bytes]:
         """Take one frame; return (speech just started, audio to hand to the recogniser)."""
-        loud = level(pcm) >= SPEECH_LEVEL
+        loudness = level(pcm)
+        loud = loudness >= SPEECH_LEVEL
         if not self.started:
             self.pre_roll.append(pcm)
             self.loud_run = self.loud_run + 1 if loud else 0
@@ -65,7 +66,7 @@ class VoiceGate:
             audio = b"".join(self.pre_roll)
             self.pre_roll.clear()
             return True, audio
-        self.quiet_run = 0 if level(pcm) >= QUIET_LEVEL else self.quiet_run + 1
+        self.quiet_run = 0 if loudness >= QUIET_LEVEL else self.quiet_run + 1
         return False, pcm
 
     @property
@@ -104,9 +105,12 @@ class Listener:
             return True
         return False
 
-    def finish(self) -> Spoken:
-        """The answer as heard so far (Vosk's final result if it had not ended)."""
+    def finish(self, rest: bytes = b"") -> Spoken:
+        """The answer as heard, with `rest` (audio not fed yet) decoded first (Vosk's
+        final result if it had not ended)."""
         with self.lock:
+            if rest and self.nbest is None:
+                self._accept(rest)
             return self._finish()
 
     def _finish(self) -> Spoken:

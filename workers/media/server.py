@@ -3,9 +3,13 @@
 Built on `websockets` (asyncio): a maintained, dependency-free implementation of RFC
 6455 with back-pressure, keep-alive pings, size limits and a plain-HTTP hook that
 serves `/healthz` on the same port. One event loop holds every stream; the blocking
-work (Vosk, the database, the recordings store) runs in a small thread pool
-(`MEDIA_THREADS`), so the loop never waits on it. One Vosk model per process is shared
-by every stream (each stream has its own recogniser).
+work runs in two thread pools, so the loop never waits on it: decoding (Vosk releases
+the GIL) in `MEDIA_THREADS` threads (default: one per core, more only queue for the
+same cores), and what a caller is waiting for (claiming the stream, the final result,
+storing the decision) in a pool of its own that never queues behind decoding. One Vosk
+model per process is shared by every stream (each stream has its own recogniser).
+Messages are not compressed (`permessage-deflate` is declined): base64 μ-law barely
+shrinks, and deflating 50 frames a second per stream would cost more than the rest.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from workers.speech.recognize import thresholds
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 64 * 1024  # Twilio's inbound frames are about 300 bytes
-URGENT_THREADS = 2
+URGENT_THREADS = 4  # mostly waiting on the database and the disk
 
 
 class Hub:
@@ -47,8 +51,8 @@ class Hub:
         self.capacity = capacity
         self.open_streams = 0
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="media")
-        # Finishing an answer and storing a decision never wait behind other streams'
-        # decoding: the caller is waiting for exactly that.
+        # Claiming a stream, finishing an answer and storing a decision never wait
+        # behind other streams' decoding: the caller is waiting for exactly that.
         self.urgent = ThreadPoolExecutor(URGENT_THREADS, thread_name_prefix="media-decide")
         redis = connect_redis()
 
@@ -71,11 +75,6 @@ class Hub:
     def listener(self, lang: str) -> Listener:
         model = load_model(lang, streaming=True)
         return Listener(model, load_speech_pack(lang), self.grammars[lang], thresholds(lang))
-
-    async def blocking(self, function, *args):
-        """Run a blocking function in the pool."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, functools.partial(function, *args))
 
     async def urgently(self, function, *args):
         """Run a blocking function in the pool kept for decisions."""
@@ -120,7 +119,9 @@ async def _heartbeat(hub: Hub, name: str, stop: asyncio.Event) -> None:
     try:
         while not stop.is_set():
             try:
-                await hub.blocking(availability.beat, redis, name, hub.open_streams, hub.capacity)
+                await asyncio.to_thread(
+                    availability.beat, redis, name, hub.open_streams, hub.capacity
+                )
             except Exception as error:  # Redis down: the web falls back by itself
                 log.warning("media heartbeat not written: %s", type(error).__name__)
             with contextlib.suppress(TimeoutError):
@@ -151,6 +152,7 @@ async def serve_forever(host: str, port: int, capacity: int, threads: int) -> No
         port,
         process_request=_health(hub),
         max_size=MAX_MESSAGE_BYTES,
+        compression=None,
         ping_interval=None,  # Twilio does not answer our pings; its frames keep it alive
     ):
         log.info("media: listening on ws://%s:%d (capacity %d)", host, port, capacity)

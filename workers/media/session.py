@@ -21,6 +21,7 @@ import contextlib
 import json
 import logging
 import time
+from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 from websockets.exceptions import ConnectionClosed
@@ -40,7 +41,9 @@ log = logging.getLogger(__name__)
 START_TIMEOUT_S = 5  # `connected` and `start` must come this soon
 PROMPT_END = "prompt_end"
 SEND_BYTES = 8000  # outbound media in pieces of one second
+FEED_BYTES = 1600  # speech reaches the recogniser in pieces of 100 ms (16-bit PCM)
 KEYS = set("0123456789*#")
+MEDIA_MESSAGE = '{"event":"media"'  # how Twilio's media messages begin
 
 
 class StreamSession:
@@ -55,6 +58,8 @@ class StreamSession:
         self.listener: Listener | None = None
         self.pending = bytearray()  # speech waiting for the recogniser
         self.decoding: asyncio.Task | None = None
+        self.feed: Future | None = None  # the piece of speech in the decoding pool
+        self.feeding = b""  # that piece
         self.playing = False
         self.decided = asyncio.Event()
         self.timers: list[asyncio.Task] = []
@@ -102,7 +107,7 @@ class StreamSession:
             self.placed = self.hub.take_place()
             if not self.placed:
                 raise store.Refused("media process full")
-            self.stream_id = await self.hub.blocking(
+            self.stream_id = await self.hub.urgently(
                 store.claim, self.hub.sessions, self.ticket, self.stream_sid
             )
         except (BadToken, store.Refused) as error:
@@ -117,6 +122,8 @@ class StreamSession:
 
     async def _listen(self) -> None:
         async for raw in self.ws:
+            if self.decided.is_set() and isinstance(raw, str) and raw.startswith(MEDIA_MESSAGE):
+                continue  # decided: the caller's audio is no longer needed
             message = json.loads(raw)
             event = message.get("event")
             if event == "media" and not self.decided.is_set():
@@ -172,16 +179,23 @@ class StreamSession:
             self.pending += audio
             if self.gate.quiet_run == 0:
                 self.last_voice_at = time.time()
-            if self.decoding is None or self.decoding.done():
+            idle = self.decoding is None or self.decoding.done()
+            if idle and len(self.pending) >= FEED_BYTES:
                 self.decoding = asyncio.create_task(self._decode())
         if self.gate.ended:
             self._finish_soon()
 
     async def _decode(self) -> None:
-        """Feed what is pending to the recogniser, in the pool, until it ends the answer."""
-        while self.pending and not self.decided.is_set():
-            audio, self.pending = bytes(self.pending), bytearray()
-            if await self.hub.blocking(self.listener.accept, audio):
+        """Feed what is pending to the recogniser, in the pool, until it ends the answer
+        (what is left when the answer ends is fed by `_finish_speech`, in the urgent pool)."""
+        while len(self.pending) >= FEED_BYTES and not (self.finishing or self.decided.is_set()):
+            self.feeding, self.pending = bytes(self.pending), bytearray()
+            self.feed = self.hub.pool.submit(self.listener.accept, self.feeding)
+            try:
+                ended = await asyncio.wrap_future(self.feed)
+            except asyncio.CancelledError:  # the answer ended first: its finisher feeds it
+                return
+            if ended:
                 await self._finish_speech()
                 return
 
@@ -190,14 +204,15 @@ class StreamSession:
             return
         self.finishing = True
         self.end_heard_at = time.time()
-        if self.decoding is not None and self.decoding is not asyncio.current_task():
-            await asyncio.shield(self.decoding)
-        if self.pending and self.listener.nbest is None:
-            await self.hub.urgently(self.listener.accept, bytes(self.pending))
+        rest = b""
+        if self.feed is not None and self.feed.cancel():
+            rest = self.feeding  # still queued behind other streams' decoding: jump the queue
+        elif self.decoding is not None and self.decoding is not asyncio.current_task():
+            await asyncio.shield(self.decoding)  # being decoded: its end is near
         if self.decided.is_set():
             return
         self.marks["decoded"] = time.time()
-        heard = await self.hub.urgently(self.listener.finish)
+        heard = await self.hub.urgently(self.listener.finish, rest + bytes(self.pending))
         self.marks["judged"] = time.time()
         await self._decide(
             store.store_spoken, self.ticket, heard, bytes(self.listener.audio), heard=heard
@@ -215,7 +230,7 @@ class StreamSession:
     async def _rate_after_hang_up(self) -> None:
         """The caller hung up: no action will come to apply what they answered."""
         try:
-            await self.hub.blocking(store.rate_after_hang_up, self.hub.sessions, self.stream_id)
+            await self.hub.urgently(store.rate_after_hang_up, self.hub.sessions, self.stream_id)
         except Exception:
             log.exception("stream %s: rating after the hang-up not stored", self.stream_sid)
 
