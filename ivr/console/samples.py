@@ -15,6 +15,7 @@ from ivr.console.auth import current_user
 from ivr.console.figures import read_period
 from ivr.extensions import db_sessions
 from storage.db import transaction
+from storage.reports.call_search import FIRST_DAY, LAST_DAY
 from storage.reports.figures import Period
 
 LIST_LIMIT = 100
@@ -54,11 +55,13 @@ def list_page(
 
 
 def form_period(form: Mapping[str, str]) -> Period | None:
-    """The draw form's period, or None when a date is missing or not a date."""
+    """The draw form's period, or None when a date is missing, not a date, or outside the
+    years a call can have (as the figures' period)."""
     try:
-        return Period(date.fromisoformat(form["date_from"]), date.fromisoformat(form["date_to"]))
+        period = Period(date.fromisoformat(form["date_from"]), date.fromisoformat(form["date_to"]))
     except (KeyError, ValueError):
         return None
+    return period if period.start >= FIRST_DAY and period.end <= LAST_DAY else None
 
 
 def sample_size(form: Mapping[str, str], error: type[Exception]) -> dict[str, Any]:
