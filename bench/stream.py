@@ -50,8 +50,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -67,7 +65,7 @@ from services import (  # noqa: E402
     service_env,
     stop,
 )
-from timing import percentile  # noqa: E402
+from stream_figures import ms, poll_figures, stream_figures  # noqa: E402
 
 from ivr.simulate import CallScript, Simulator  # noqa: E402
 from ivr.simulate_http import http_transport  # noqa: E402
@@ -76,9 +74,6 @@ from ivr.simulate_stream import line_lag  # noqa: E402
 from prompts.speech import load_speech_pack  # noqa: E402
 from storage.db import make_engine, make_session_factory  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import Call, OutboxJob, Rating, Recording  # noqa: E402
-from storage.outbox import SPEECH_QUEUE  # noqa: E402
-from storage.records.media_streams import MediaStream  # noqa: E402
 from tests.postgres_cluster import PostgresCluster  # noqa: E402
 from workers.media import availability  # noqa: E402
 
@@ -225,80 +220,6 @@ def place_streams(base_url: str, utterances: list, args) -> tuple[list[Placed], 
     return placed, sum(cpu for _, cpu, _ in results), max(lag for _, _, lag in results)
 
 
-def _ms(values: list[float]) -> str:
-    if not values:
-        return "none"
-    p = [percentile(sorted(values), q) * 1000 for q in (0.5, 0.95, 0.99)]
-    return f"p50 {p[0]:.0f} ms, p95 {p[1]:.0f} ms, p99 {p[2]:.0f} ms (n={len(values)})"
-
-
-def stream_figures(factory, placed: list[Placed]) -> dict:
-    decided, rated, dropped, wrong, stored = [], [], 0, 0, 0
-    with factory() as session:
-        for caller in placed:
-            call = session.scalars(select(Call).where(Call.call_sid == caller.call_sid)).first()
-            streams = (
-                list(session.scalars(select(MediaStream).where(MediaStream.call_id == call.id)))
-                if call
-                else []
-            )
-            voiced = caller.last_voice_at
-            if not streams or streams[0].decided_at is None or not voiced:
-                dropped += 1
-                continue
-            decided.append(streams[0].decided_at.timestamp() - voiced)
-            rating = session.scalars(select(Rating).where(Rating.call_id == call.id)).first()
-            if rating is not None:
-                stored += 1
-                rated.append(rating.rated_at.timestamp() - voiced)
-                wrong += rating.level != caller.level
-    return {
-        "decided": decided,
-        "rated": rated,
-        "dropped": dropped,
-        "wrong": wrong,
-        "stored": stored,
-    }
-
-
-def poll_figures(factory, calls, since: datetime) -> dict:
-    decided, rated, wrong, stored, missing = [], [], 0, 0, 0
-    with factory() as session:
-        jobs = session.execute(
-            select(OutboxJob.created_at, OutboxJob.done_at).where(
-                OutboxJob.queue == SPEECH_QUEUE,
-                OutboxJob.done_at.is_not(None),
-                OutboxJob.created_at >= since,
-            )
-        )
-        decided = [(done - created).total_seconds() for created, done in jobs]
-        for script, utterance, outcome in calls:
-            call = session.scalars(select(Call).where(Call.call_sid == script.call_sid)).first()
-            recording = (
-                session.scalars(select(Recording).where(Recording.call_id == call.id)).first()
-                if call
-                else None
-            )
-            if recording is None:
-                missing += 1
-                continue
-            rating = session.scalars(select(Rating).where(Rating.call_id == call.id)).first()
-            if rating is not None:
-                stored += 1
-                rated.append((rating.rated_at - recording.created_at).total_seconds())
-                wrong += rating.level != utterance.level
-            elif outcome is not None and "unrated" not in locals():
-                unrated = outcome.transcript[-8:]
-                print("  an unrated record-and-poll call ended:\n" + "\n".join(unrated))
-    return {
-        "decided": decided,
-        "rated": rated,
-        "dropped": missing,
-        "wrong": wrong,
-        "stored": stored,
-    }
-
-
 def run(args: argparse.Namespace, workdir: Path) -> bool:
     utterances = phrases(workdir / "corpus")
     print(f"{len(utterances)} phrase utterances (espeak-ng, telephone band)")
@@ -341,8 +262,8 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
                 loop_cpu = meter.loop_cpu_seconds() - loop_before
             f = stream_figures(factory, placed)
             print(f"\n== {n} concurrent streams ({elapsed:.0f} s)")
-            print(f"  last voiced frame → decision stored: {_ms(f['decided'])}")
-            print(f"  last voiced frame → rating stored:   {_ms(f['rated'])}")
+            print(f"  last voiced frame → decision stored: {ms(f['decided'])}")
+            print(f"  last voiced frame → rating stored:   {ms(f['rated'])}")
             print(
                 f"  dropped {f['dropped']}, wrong ratings {f['wrong']}, "
                 f"rated {f['stored']}/{n} (the rest read back, then the caller hung up)"
@@ -372,8 +293,8 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
                 cpu = meter.tree_cpu_seconds() - cpu_before
             f = poll_figures(factory, calls, since)
             print(f"\n== baseline: {n} concurrent record-and-poll calls")
-            print(f"  recording reported → result stored:  {_ms(f['decided'])}")
-            print(f"  recording reported → rating stored:  {_ms(f['rated'])}")
+            print(f"  recording reported → result stored:  {ms(f['decided'])}")
+            print(f"  recording reported → rating stored:  {ms(f['rated'])}")
             print(
                 f"  without a recording {f['dropped']}, wrong ratings {f['wrong']}, "
                 f"rated {f['stored']}/{n}"
