@@ -45,6 +45,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument(
+        "--in-turn", action="store_true", help="profile only while SQLite's writer turn is held"
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="ivr-profile-"))
     with redis_server(workdir / "redis") as redis_url:
@@ -56,10 +59,10 @@ def main() -> int:
             IVR_INSTANCE_DIR=str(workdir / "instance"),
             LOG_LEVEL="INFO",
         )
-        return profile(args.calls, args.top)
+        return profile(args.calls, args.top, args.in_turn)
 
 
-def profile(calls: int, top: int) -> int:
+def profile(calls: int, top: int, in_turn: bool = False) -> int:
     import redis.connection
     from sqlalchemy import event
 
@@ -102,7 +105,10 @@ def profile(calls: int, top: int) -> int:
     counting.records = 0
     requests = 0
     profiler = cProfile.Profile()
-    profiler.enable()
+    if in_turn:
+        profile_turns(profiler)
+    else:
+        profiler.enable()
     for _ in range(calls):
         requests += len(simulator.call(CallScript(answers=["4"])).statuses)
     profiler.disable()
@@ -113,11 +119,32 @@ def profile(calls: int, top: int) -> int:
     print(f"log records per call: {counting.records / calls:.1f}")
     stats = pstats.Stats(profiler).strip_dirs()
     total = stats.total_tt  # type: ignore[attr-defined]
-    print(f"CPU per call: {1000 * total / calls:.2f} ms (profiled; the test client included)")
+    what = "inside the writer turn" if in_turn else "the test client included"
+    print(f"CPU per call: {1000 * total / calls:.2f} ms (profiled; {what})")
     print(f"Python function calls per call: {stats.total_calls / calls:.0f} (load-independent)")  # type: ignore[attr-defined]
     stats.sort_stats("cumulative").print_stats(top)
     stats.sort_stats("tottime").print_stats(top)
     return 0
+
+
+def profile_turns(profiler: cProfile.Profile) -> None:
+    """Enable `profiler` only while a transaction holds SQLite's writer turn."""
+    from contextlib import contextmanager
+
+    from storage.db import WriterTurn
+
+    original = WriterTurn.__call__
+
+    @contextmanager
+    def profiled(self):
+        with original(self):
+            profiler.enable()
+            try:
+                yield
+            finally:
+                profiler.disable()
+
+    WriterTurn.__call__ = profiled
 
 
 if __name__ == "__main__":

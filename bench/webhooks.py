@@ -64,6 +64,7 @@ from storage.migrate import upgrade  # noqa: E402
 from storage.models import Call, Rating  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
+import turn_probe  # noqa: E402
 from services import (  # noqa: E402
     AUTH_TOKEN,
     LOOPBACK,
@@ -293,6 +294,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=20, help="concurrent callers (20)")
     parser.add_argument("--workers", type=int, help="gunicorn workers (the Procfile's default)")
     parser.add_argument("--threads", type=int, help="threads per worker (the Procfile's default)")
+    parser.add_argument(
+        "--probe", action="store_true", help="time the service's writer turn (bench/turn_probe.py)"
+    )
     args = parser.parse_args(argv)
     if args.calls < 1 or args.concurrency < 1:
         parser.error("--calls and --concurrency must be at least 1")
@@ -305,6 +309,8 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
     upgrade(database_url)
     service_port, bare_port, reference_port = free_port(), free_port(), free_port()
     service_argv = procfile_web_command(service_port, args.workers, args.threads)
+    if args.probe:
+        service_argv[1:1] = ["--config", str(ROOT / "bench" / "turn_probe.py")]
     bare_argv = [*procfile_web_command(bare_port, args.workers, args.threads)[:-1], BARE_APP]
     reference_argv = procfile_web_command(reference_port, args.workers, args.threads)[:-1]
     reference_argv.append(REFERENCE_APP)
@@ -316,6 +322,9 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
     try:
         redis_url = stack.enter_context(redis_server(workdir / "redis"))
         env = service_env(workdir, database_url, redis_url, service_port)
+        if args.probe:
+            (workdir / "probe").mkdir()
+            env[turn_probe.PROBE_DIR] = str(workdir / "probe")
         service_url = stack.enter_context(
             gunicorn(service_argv, service_port, env, workdir / "service")
         )
@@ -333,6 +342,8 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
     finally:
         stack.close()  # gunicorns, then redis
     print_report(service, reference, bare, bare_failures)
+    if args.probe:
+        print("\n".join(turn_probe.summarize(workdir / "probe", service.stats.elapsed_s)))
     problems = check_database(database_url, plans)
     problems += check_reference(workdir / "reference.sqlite3", plans)
     print("db check: ok" if not problems else "db check: MISMATCH: " + "; ".join(problems))
