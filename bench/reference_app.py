@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from contextlib import closing
 from urllib.parse import urlencode
 from xml.sax.saxutils import quoteattr
 
@@ -34,12 +35,15 @@ def create_app() -> Flask:
     validator = RequestValidator(os.environ["TWILIO_AUTH_TOKEN"])
     path = os.environ["REFERENCE_DB"]
     local = threading.local()
+    with closing(sqlite3.connect(path, timeout=5, isolation_level=None)) as setup:
+        # Once per process, not per thread: a thread's first request setting the journal
+        # mode while others write failed with "database is locked" (no busy wait there).
+        setup.execute("PRAGMA journal_mode=WAL")
+        setup.execute(SCHEMA)
 
     def db() -> sqlite3.Connection:
         if not hasattr(local, "db"):
             local.db = sqlite3.connect(path, timeout=5, isolation_level=None)
-            local.db.execute("PRAGMA journal_mode=WAL")
-            local.db.execute(SCHEMA)
         return local.db
 
     def play(*names: str) -> str:

@@ -31,16 +31,18 @@ def insert_once(
 ) -> int | None:
     """Insert a row unless one with the same unique `key` exists; return the new id or None.
 
-    One plain statement per table, built once, the values sent as its parameters; the
-    session's pending changes are flushed first, as before an ORM statement."""
+    One plain statement per table, built once, the values sent as its parameters on the
+    session's connection (no ORM execution); the session's pending changes are flushed
+    first, as before an ORM statement."""
     if session.autoflush:
         session.flush()
-    statement = _insert_once(model.__table__, key, session.get_bind().dialect.name)
-    return session.execute(statement, values).scalar_one_or_none()
+    statement = insert_once_statement(model.__table__, key, session.get_bind().dialect.name)
+    return session.connection().execute(statement, values).scalar_one_or_none()
 
 
 @cache
-def _insert_once(table: Table, key: str, dialect: str) -> Insert:
+def insert_once_statement(table: Table, key: str, dialect: str) -> Insert:
+    """`INSERT … ON CONFLICT (key) DO NOTHING RETURNING id` for `table` (built once)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c.id)
 

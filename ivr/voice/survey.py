@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import Response, request
 from sqlalchemy.orm import Session
 
-from callflows import Event, Position, Start, load_flow, step
+from callflows import Event, Position, Start, Step, flow_for_kind, load_flow, step
 from ivr.extensions import db_sessions
 from ivr.telephony import CallRequest
 from ivr.telephony.web import call_request, provider, respond, verified
@@ -36,7 +36,9 @@ from storage.models import (
     KIND_SURVEY_LINE,
     Call,
 )
-from storage.records.calls import CallDetails, end_survey, get_or_create_call, log_event
+from storage.records import call_rows
+from storage.records.calls import CallDetails, end_survey, ending, get_or_create_call, log_event
+from storage.records.events import log_call_event
 from storage.records.kept import entry as kept_entry
 from storage.records.later import days_ago, offer_later_rating, rated_by_default, rated_call
 from storage.records.links import link_call
@@ -96,18 +98,36 @@ def survey() -> Response:
         or request.args.get("moved")
     )
     now = utcnow()
+    kind = KIND_CLOSURE if request.args.get("kind") == KIND_CLOSURE else KIND_HOTLINE
+    # Most calls: a new call of an agent's service that asks its question. Anything
+    # else (a linked party, the survey line, a call that ended) the ORM way.
+    plain = not (field("linked") or survey_line or inbound.agent_missed or inbound.caller_gone)
     try:
         with transaction(db_sessions(), WEBHOOK_DB_WAIT_S) as session:
-            call = get_or_create_call(session, call_sid, details, likely_new=True)
-            log.info("survey %s from %s (lang %s)", call_sid, mask_number(call.caller), lang)
-            if request.args.get("kind") == KIND_CLOSURE and call.rating is None:
-                call.kind = KIND_CLOSURE
-            if field("linked"):
-                link_call(session, call, field("linked"), now)
-            response = _begin(session, call, lang, survey_line, now)
+            call_id = (
+                call_rows.insert_call(session, call_sid, details, kind=kind) if plain else None
+            )
+            response = None  # the first question, rendered once the turn is released
+            if call_id is not None:
+                log_call_event(session, call_id, "survey_started")
+                caller = details.caller
+            else:
+                call = get_or_create_call(session, call_sid, details, likely_new=not plain)
+                caller = call.caller
+                if kind == KIND_CLOSURE and call.rating is None:
+                    call.kind = KIND_CLOSURE
+                if field("linked"):
+                    link_call(session, call, field("linked"), now)
+                response = _begin(session, call, lang, survey_line, now)
     except DATABASE_UNAVAILABLE:
         return _begin_kept(call_sid, details, lang, survey_line, now)
-    return response
+    log.info("survey %s from %s (lang %s)", call_sid, mask_number(caller), lang)
+    return response if response is not None else answer(lang, first_question(kind, lang))
+
+
+def first_question(kind: str, lang: str) -> Step:
+    """The first question of a survey of `kind` (the flow's start)."""
+    return step(flow_for_kind(kind), Position(""), Start(), speech=can_speak(lang))
 
 
 def _begin_kept(
@@ -180,16 +200,56 @@ def survey_input() -> Response:
         return goodbye(lang, "goodbye")
     call_sid, digits, event = inbound.call_sid, inbound.keys, inbound.event()
     received = utcnow()
+    kind, detail = ("key", repr(digits[:16])) if digits else ("no_input", None)
+    recording_sid = request.args.get("rec")
     try:
         with transaction(db_sessions(), WEBHOOK_DB_WAIT_S) as session:
-            call = get_or_create_call(session, call_sid, CallDetails(lang=lang))
-            kind, detail = ("key", repr(digits[:16])) if digits else ("no_input", None)
-            log_event(session, call, kind, detail)
-            result = step(flow(call), position(), event, speech=can_speak(lang))
-            response = apply_step(session, call, result, lang, request.args.get("rec"))
+            row = None if recording_sid else call_rows.lock_call(session, call_sid)
+            result = _plain_key(session, row, lang, event, (kind, detail), received)
+            if result is None:  # not a common case: the ORM way
+                call = get_or_create_call(session, call_sid, CallDetails(lang=lang))
+                log_event(session, call, kind, detail)
+                result = step(flow(call), position(), event, speech=can_speak(lang))
+                return apply_step(session, call, result, lang, recording_sid)
     except DATABASE_UNAVAILABLE:
         return _key_kept(call_sid, lang, event, received)
-    return response
+    if result.rate is not None:
+        log.info("call %s rated %s (%s)", call_sid, result.rate, result.rate_source or "dtmf")
+    return answer(lang, result)
+
+
+def _plain_key(
+    session: Session,
+    call: call_rows.CallRow | None,
+    lang: str,
+    event: Event,
+    history: tuple[str, str | None],
+    now: datetime,
+) -> Step | None:
+    """`apply_step` for the common case, with plain statements: a known hotline or
+    closure call, not rated, not of a linked pair, answered without a recording.
+    Returns the step taken, or None (nothing written) for any other case."""
+    if call is None or call.kind not in (KIND_HOTLINE, KIND_CLOSURE) or call.rating_id:
+        return None
+    if call.disposition == DISPOSITION_RATED_BY_LINK:
+        return None
+    result = step(flow_for_kind(call.kind), position(), event, speech=can_speak(lang))
+    changes = call_rows.told(call, CallDetails(lang=lang))
+    source = result.rate_source or "dtmf"
+    if result.rate is not None:
+        if call_rows.has_partners(session, call):
+            return None
+        if call_rows.insert_rating(session, call, result.rate, source, now) is None:
+            return None  # rated meanwhile (nothing written): the ORM way says so
+    log_call_event(session, call.id, *history)
+    if result.rate is not None:
+        call_rows.rated(session, call, result.rate, source, now)
+        changes |= call_rows.rated_changes(now)
+    if result.disposition is not None:
+        disposition = changes.get("disposition", call.disposition)
+        changes |= ending(disposition, call.ended_at, result.disposition)
+    call_rows.update_call(session, call, changes)
+    return result
 
 
 def _key_kept(call_sid: str, lang: str, event: Event, received: datetime) -> Response:

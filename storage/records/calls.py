@@ -6,8 +6,10 @@ database, not the application, decides which of two concurrent deliveries wins.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -77,21 +79,16 @@ def get_or_create_call(
     locked = select(Call).where(Call.call_sid == call_sid).with_for_update()
     call = None if likely_new else session.scalars(locked).one_or_none()
     if call is None:  # inserted with what this request tells: no UPDATE to fill it after
-        values = {"call_sid": call_sid, "created_at": utcnow()} | _told(details)
+        values = {"call_sid": call_sid, "created_at": utcnow()} | told_values(details)
         call = insert_new(session, Call, values, "call_sid")
         if call is None:  # it exists (seen before, or created meanwhile by another request)
             call = session.scalars(locked).one()
         else:  # a new call has nothing yet: no need to ask the database
             set_committed_value(call, "tickets", [])
             set_committed_value(call, "rating", None)
-    if details.lang:
-        call.lang = details.lang  # the survey URL is the authority on the language
-    for name in ("caller", "called", "agent", "dept", "dial_call_status"):
-        value = getattr(details, name)
-        if value and getattr(call, name) in (None, ""):
-            setattr(call, name, value)
-    if details.call_status:
-        call.call_status = details.call_status
+    current = {name: getattr(call, name) for name in TOLD}
+    for name, value in told_changes(current, details).items():
+        setattr(call, name, value)
     if details.tickets and not call.tickets:
         call.tickets = [
             CallTicket(ticket=ticket, position=index)
@@ -100,7 +97,26 @@ def get_or_create_call(
     return call
 
 
-def _told(details: CallDetails) -> dict[str, str]:
+TOLD = ("lang", "caller", "called", "agent", "dept", "call_status", "dial_call_status")
+FILLED_BLANKS = ("caller", "called", "agent", "dept", "dial_call_status")
+
+
+def told_changes(current: Mapping[str, Any], details: CallDetails) -> dict[str, str]:
+    """What a request changes on a known call (`current`: its `TOLD` columns): the
+    language and the call status as told, the other details only where still blank."""
+    changes = {}
+    if details.lang and details.lang != current["lang"]:
+        changes["lang"] = details.lang  # the survey URL is the authority on the language
+    for name in FILLED_BLANKS:
+        value = getattr(details, name)
+        if value and current[name] in (None, ""):
+            changes[name] = value
+    if details.call_status and details.call_status != current["call_status"]:
+        changes["call_status"] = details.call_status
+    return changes
+
+
+def told_values(details: CallDetails) -> dict[str, str]:
     """The call's columns this request gives a value (as `get_or_create_call` fills them)."""
     names = ("lang", "caller", "called", "agent", "dept", "call_status", "dial_call_status")
     told = {name: getattr(details, name) for name in names if getattr(details, name)}
@@ -116,13 +132,28 @@ def find_call(session: Session, call_sid: str) -> Call | None:
 
 def end_survey(session: Session, call: Call, disposition: str) -> None:
     """Record how the survey ended, unless it already ended another way."""
-    if call.disposition == DISPOSITION_IN_PROGRESS:
-        call.disposition = disposition
-    if call.ended_at is None and disposition != DISPOSITION_IN_PROGRESS:
-        call.ended_at = utcnow()
+    for name, value in ending(call.disposition, call.ended_at, disposition).items():
+        setattr(call, name, value)
 
 
-def callback_dept(call: Call) -> str | None:
+def ending(now_disposition: str, ended_at: datetime | None, disposition: str) -> dict[str, Any]:
+    """The call's changes when its survey ends with `disposition` (`end_survey`)."""
+    changes: dict[str, Any] = {}
+    if now_disposition == DISPOSITION_IN_PROGRESS:
+        changes["disposition"] = disposition
+    if ended_at is None and disposition != DISPOSITION_IN_PROGRESS:
+        changes["ended_at"] = utcnow()
+    return changes
+
+
+class KindAndDept(Protocol):
+    """What `callback_dept` reads of a call (a `Call`, or a row of `call_rows`)."""
+
+    kind: str
+    dept: str | None
+
+
+def callback_dept(call: KindAndDept) -> str | None:
     """Who follows up a bad rating (谁办理、谁负责).
 
     A ticket-closure survey rates the department's handling: its department. A hotline
@@ -158,14 +189,7 @@ def record_rating(
         close_by_link(session, call, rated, now)
         return None
     category = LEVEL_CATEGORY[level]
-    values = {
-        "call_id": call.id,
-        "level": level,
-        "category": category,
-        "source": source,
-        "rated_at": now,
-        "recording_id": recording_id,
-    }
+    values = rating_values(call.id, level, source, now, recording_id)
     rating = insert_new(session, Rating, values, "call_id")
     if rating is None:
         return None
@@ -182,6 +206,21 @@ def record_rating(
     return rating
 
 
+def rating_values(
+    call_id: int, level: str, source: str, now: datetime, recording_id: int | None = None
+) -> dict[str, Any]:
+    """The rating row of a call."""
+    category = LEVEL_CATEGORY[level]
+    return {
+        "call_id": call_id,
+        "level": level,
+        "category": category,
+        "source": source,
+        "rated_at": now,
+        "recording_id": recording_id,
+    }
+
+
 def open_callback(session: Session, call: Call, rating_id: int, now: datetime) -> None:
     """Open the callback of a bad rating, its clock started now (storage/workflow/clocks.py).
 
@@ -189,21 +228,27 @@ def open_callback(session: Session, call: Call, rating_id: int, now: datetime) -
     with no deadline, never escalated, counted apart. The department is told through
     the outbox (`workers.jobs.announce_bad_rating`).
     """
+    values = callback_values(call.id, call.caller, callback_dept(call), rating_id, now)
+    session.add(Callback(**values))
+    add_job(session, ANNOUNCE_JOB, {"call_id": call.id}, f"announce:{call.id}")
+
+
+def callback_values(
+    call_id: int, caller: str | None, dept: str | None, rating_id: int, now: datetime
+) -> dict[str, Any]:
+    """The callback row a bad rating opens (`open_callback`), its clock started `now`."""
     from storage.workflow import clocks  # here: storage.workflow.deadlines imports this module
 
-    anonymous = not is_reachable_number(call.caller)
-    callback = Callback(
-        call_id=call.id,
-        rating_id=rating_id,
-        dept=callback_dept(call),
-        state=CALLBACK_ANONYMOUS if anonymous else CALLBACK_OPEN,
-        due_at=now + CALLBACK_DUE_AFTER,
-        created_at=now,
-        updated_at=now,
-    )
+    anonymous = not is_reachable_number(caller)
+    values: dict[str, Any] = {
+        "call_id": call_id,
+        "rating_id": rating_id,
+        "dept": dept,
+        "state": CALLBACK_ANONYMOUS if anonymous else CALLBACK_OPEN,
+        "due_at": now + CALLBACK_DUE_AFTER,
+        "created_at": now,
+        "updated_at": now,
+    }
     if not anonymous:
-        clocks.start_clock(callback, now)
-    else:
-        callback.clock_start_at = now
-    session.add(callback)
-    add_job(session, ANNOUNCE_JOB, {"call_id": call.id}, f"announce:{call.id}")
+        return values | clocks.clock_values(now)
+    return values | {"clock_start_at": now}

@@ -17,5 +17,10 @@ def log_event(session: Session, call: Call, kind: str, detail: str | None = None
     Written at once with a plain INSERT (the call's row exists already): the history
     keeps the order of the calls here, and the session's flush has no object to track.
     """
-    values = {"call_id": call.id, "at": utcnow(), "kind": kind, "detail": detail}
+    log_call_event(session, call.id, kind, detail)
+
+
+def log_call_event(session: Session, call_id: int, kind: str, detail: str | None = None) -> None:
+    """`log_event` by the call's id (the webhooks' plain-statement paths have no object)."""
+    values = {"call_id": call_id, "at": utcnow(), "kind": kind, "detail": detail}
     session.connection().execute(_INSERT_EVENT, values)

@@ -45,16 +45,26 @@ def contact_working_days() -> int | None:
 
 def start_clock(callback: Callback, at: datetime) -> None:
     """Set every deadline of `callback` as counted from `at` (forwarding or reopening)."""
-    callback.clock_start_at = at
-    callback.due_at = at + CALLBACK_WINDOW
+    for name, value in clock_values(at).items():
+        setattr(callback, name, value)
+
+
+def clock_values(at: datetime) -> dict[str, object]:
+    """A callback's deadline columns with its clock started at `at` (`start_clock`)."""
     days = contact_working_days()
-    callback.contact_due_at = (
-        deadlines.period_end(at, days, deadlines.WORKING).at if days is not None else None
-    )
-    callback.overdue = callback.contact_overdue = callback.rectify_overdue = False
-    callback.rectify_due_at = None
-    callback.rectify_due_fallback = False
-    callback.due_soon_sent = None
+    return {
+        "clock_start_at": at,
+        "due_at": at + CALLBACK_WINDOW,
+        "contact_due_at": (
+            deadlines.period_end(at, days, deadlines.WORKING).at if days is not None else None
+        ),
+        "overdue": False,
+        "contact_overdue": False,
+        "rectify_overdue": False,
+        "rectify_due_at": None,
+        "rectify_due_fallback": False,
+        "due_soon_sent": None,
+    }
 
 
 def clock_start(callback: Callback) -> datetime:
