@@ -10,6 +10,7 @@ from sqlalchemy import Column, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage.connections import connection_of
 from storage.models import Base
 
 M = TypeVar("M", bound=Base)
@@ -37,7 +38,7 @@ def insert_once(
     if session.autoflush:
         session.flush()
     statement = insert_once_statement(model.__table__, key, session.get_bind().dialect.name)
-    return session.connection().execute(statement, values).scalar_one_or_none()
+    return connection_of(session).execute(statement, values).scalar_one_or_none()
 
 
 @cache
@@ -60,11 +61,15 @@ def insert_many_once(
     """
     if not rows:
         return []
+    if session.autoflush:
+        session.flush()
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = model.__table__
-    statement = (
-        insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[returning.key])
-    )
+    statement = _insert_many_once(model.__table__, key, returning.key, dialect)
     # An executemany: SQLAlchemy sends it as multi-row INSERTs ("insertmanyvalues").
-    return list(session.execute(statement, list(rows)).scalars().all())
+    return list(connection_of(session).execute(statement, list(rows)).scalars().all())
+
+
+@cache
+def _insert_many_once(table: Table, key: str, returning: str, dialect: str) -> Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[returning])

@@ -42,7 +42,7 @@ def status() -> Response:
     try:
         with transaction(db_sessions(), WEBHOOK_DB_WAIT_S) as session:
             row = call_rows.lock_call(session, call_sid)
-            if row is not None and not (streamed and call_rows.had_stream(session, row)):
+            if row is not None and not (streamed and row.had_stream):
                 changes = call_rows.told(row, details)
                 if disposition is not None:
                     changes |= call_rows.ended(row, disposition)

@@ -38,7 +38,7 @@ from storage.models import (
 )
 from storage.records import call_rows
 from storage.records.calls import CallDetails, end_survey, ending, get_or_create_call, log_event
-from storage.records.events import log_call_event
+from storage.records.events import log_call_event, log_call_events
 from storage.records.kept import entry as kept_entry
 from storage.records.later import days_ago, offer_later_rating, rated_by_default, rated_call
 from storage.records.links import link_call
@@ -236,15 +236,16 @@ def _plain_key(
     result = step(flow_for_kind(call.kind), position(), event, speech=can_speak(lang))
     changes = call_rows.told(call, CallDetails(lang=lang))
     source = result.rate_source or "dtmf"
+    entries = [history]
     if result.rate is not None:
-        if call_rows.has_partners(session, call):
+        if call_rows.has_partners(call):
             return None
         if call_rows.insert_rating(session, call, result.rate, source, now) is None:
             return None  # rated meanwhile (nothing written): the ORM way says so
-    log_call_event(session, call.id, *history)
-    if result.rate is not None:
         call_rows.rated(session, call, result.rate, source, now)
+        entries.append(call_rows.rated_event(result.rate, source))
         changes |= call_rows.rated_changes(now)
+    log_call_events(session, call.id, entries)
     if result.disposition is not None:
         disposition = changes.get("disposition", call.disposition)
         changes |= ending(disposition, call.ended_at, result.disposition)

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.access.privacy import phone_tail
+from storage.connections import connection_of
 from storage.inserts import insert_once_statement
 from storage.models import (
     DISPOSITION_RATED,
@@ -28,7 +29,7 @@ from storage.models import (
     CallTicket,
     Rating,
 )
-from storage.outbox import PUSH_CALL_UPDATE, add_job
+from storage.outbox import PUSH_CALL_UPDATE, add_jobs, job_row
 from storage.records.calls import (
     ANNOUNCE_JOB,
     MAX_TICKETS,
@@ -41,29 +42,35 @@ from storage.records.calls import (
     told_changes,
     told_values,
 )
-from storage.records.events import log_call_event
 from storage.records.media_streams import MediaStream
 from storage.types import utcnow
 
 _calls, _ratings = Call.__table__, Rating.__table__
+_others, _streams = _calls.alias("others"), MediaStream.__table__
 _COLUMNS = ("id", "call_sid", "kind", "disposition", "ended_at", "linked_call_id", *TOLD)
 _RATING_ID = select(_ratings.c.id).where(_ratings.c.call_id == _calls.c.id).scalar_subquery()
+_LINKED_BY = exists().where(_others.c.linked_call_id == _calls.c.id, _others.c.id != _calls.c.id)
+_HAD_STREAM = exists().where(_streams.c.call_id == _calls.c.id)
 _LOCK = (
-    select(*(_calls.c[name] for name in _COLUMNS), _RATING_ID.label("rating_id"))
+    select(
+        *(_calls.c[name] for name in _COLUMNS),
+        _RATING_ID.label("rating_id"),
+        _LINKED_BY.label("linked_by"),
+        _HAD_STREAM.label("had_stream"),
+    )
     .where(_calls.c.call_sid == bindparam("call_sid"))
     .with_for_update(of=_calls)
 )
-_UPDATE = update(_calls).where(_calls.c.id == bindparam("call_id"))  # SET: the changes
-_CALL_ID = bindparam("call_id")
-_PARTNERS = select(exists().where(_calls.c.linked_call_id == _CALL_ID, _calls.c.id != _CALL_ID))
+# SET: the columns named by the parameters (one compiled form per set of columns).
+_UPDATE = update(_calls).where(_calls.c.id == bindparam("call_id"))
 _INSERT_CALLBACK = insert(Callback.__table__)
 _INSERT_TICKET = insert(CallTicket.__table__)
-_STREAMS = select(exists().where(MediaStream.__table__.c.call_id == _CALL_ID))
 
 
 @dataclass
 class CallRow:
-    """The columns of a call the webhooks decide on, and whether it has a rating."""
+    """The columns of a call the webhooks decide on; whether it has a rating, is named
+    by another call (a linked pair) and had a media stream."""
 
     id: int
     call_sid: str
@@ -79,11 +86,13 @@ class CallRow:
     call_status: str | None
     dial_call_status: str | None
     rating_id: int | None
+    linked_by: bool
+    had_stream: bool
 
 
 def lock_call(session: Session, call_sid: str) -> CallRow | None:
     """The call's row, locked until commit like `get_or_create_call`'s; None if unknown."""
-    row = session.connection().execute(_LOCK, {"call_sid": call_sid}).first()
+    row = connection_of(session).execute(_LOCK, {"call_sid": call_sid}).first()
     return CallRow(**row._mapping) if row is not None else None
 
 
@@ -92,11 +101,11 @@ def insert_call(session: Session, call_sid: str, details: CallDetails, **more: s
     tickets; its id, or None when the call exists (nothing written)."""
     values = {"call_sid": call_sid, "created_at": utcnow()} | told_values(details) | more
     statement = insert_once_statement(_calls, "call_sid", _dialect(session))
-    call_id = session.connection().execute(statement, values).scalar_one_or_none()
+    call_id = connection_of(session).execute(statement, values).scalar_one_or_none()
     if call_id is not None and details.tickets:
         tickets = enumerate(details.tickets[:MAX_TICKETS])
         rows = [{"call_id": call_id, "ticket": ticket, "position": at} for at, ticket in tickets]
-        session.connection().execute(_INSERT_TICKET, rows)
+        connection_of(session).execute(_INSERT_TICKET, rows)
     return call_id
 
 
@@ -112,7 +121,7 @@ def update_call(session: Session, call: CallRow, changes: dict[str, Any]) -> Non
     for name, value in changes.items():
         if hasattr(call, name):
             setattr(call, name, value)
-    session.connection().execute(_UPDATE.values(**changes), {"call_id": call.id})
+    connection_of(session).execute(_UPDATE, changes | {"call_id": call.id})
 
 
 def told(call: CallRow, details: CallDetails) -> dict[str, Any]:
@@ -125,18 +134,9 @@ def ended(call: CallRow, disposition: str) -> dict[str, Any]:
     return ending(call.disposition, call.ended_at, disposition)
 
 
-def has_partners(session: Session, call: CallRow) -> bool:
+def has_partners(call: CallRow) -> bool:
     """Is the call one of a linked pair (either way)? Those are rated the ORM way."""
-    if call.linked_call_id is not None:
-        return True
-    found = session.connection().execute(_PARTNERS, {"call_id": call.id})
-    return bool(found.scalar())
-
-
-def had_stream(session: Session, call: CallRow) -> bool:
-    """Did the call have a media stream? (Its status callback may then rate it.)"""
-    found = session.connection().execute(_STREAMS, {"call_id": call.id})
-    return bool(found.scalar())
+    return call.linked_call_id is not None or bool(call.linked_by)
 
 
 def insert_rating(
@@ -146,22 +146,29 @@ def insert_rating(
     (nothing written) when the call is rated already. `rated` follows."""
     statement = insert_once_statement(_ratings, "call_id", _dialect(session))
     values = rating_values(call.id, level, source, now)
-    call.rating_id = session.connection().execute(statement, values).scalar_one_or_none()
+    call.rating_id = connection_of(session).execute(statement, values).scalar_one_or_none()
     return call.rating_id
 
 
 def rated(session: Session, call: CallRow, level: str, source: str, now: datetime) -> None:
-    """What `record_rating` does after storing the rating: a bad one opens its callback;
-    the call's history and the work-order system are told. The call's own changes are
-    `rated_changes`, for `update_call`."""
+    """What `record_rating` does after storing the rating: a bad one opens its callback
+    and tells the department, the work-order system is told (the jobs in one statement).
+    The call's history (`rated_event`) and own changes (`rated_changes`) are the
+    caller's to write."""
     if call.rating_id is None:
         raise ValueError("rated() before insert_rating()")
+    jobs = []
     if LEVEL_CATEGORY[level] == "bad":
         opened = callback_values(call.id, call.caller, callback_dept(call), call.rating_id, now)
-        session.connection().execute(_INSERT_CALLBACK, opened)
-        add_job(session, ANNOUNCE_JOB, {"call_id": call.id}, f"announce:{call.id}")
-    log_call_event(session, call.id, "rated", f"{level} ({source})")
-    add_job(session, PUSH_CALL_UPDATE, {"call_sid": call.call_sid}, f"rated:{call.id}")
+        connection_of(session).execute(_INSERT_CALLBACK, opened)
+        jobs.append(job_row(ANNOUNCE_JOB, {"call_id": call.id}, f"announce:{call.id}"))
+    jobs.append(job_row(PUSH_CALL_UPDATE, {"call_sid": call.call_sid}, f"rated:{call.id}"))
+    add_jobs(session, jobs)
+
+
+def rated_event(level: str, source: str) -> tuple[str, str]:
+    """The entry of the call's history that says it was rated (as `record_rating`)."""
+    return "rated", f"{level} ({source})"
 
 
 def rated_changes(now: datetime) -> dict[str, Any]:
