@@ -85,7 +85,7 @@ class WriterTurn:
     head of each process's queue then takes an `flock` of a file beside the database.
     """
 
-    POLL_S = 0.002
+    POLL_S = 0.0005
 
     def __init__(self, lock_path: str | None) -> None:
         self.thread_lock = threading.Lock()
