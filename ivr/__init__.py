@@ -38,7 +38,17 @@ def create_app() -> Flask:
     app.config["SECRET_KEY"] = secret_key(settings)
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
 
-    from ivr import api, extensions, health, metrics, openapi, prompt_files, sms, voice
+    from ivr import (
+        api,
+        extensions,
+        health,
+        metrics,
+        openapi,
+        prompt_files,
+        sms,
+        voice,
+        web_security,
+    )
     from ivr.clean_input import clean_requests
     from ivr.console import bp as console_bp
     from ivr.proxies import trust_proxies
@@ -50,6 +60,9 @@ def create_app() -> Flask:
     extensions.init_app(app, settings)
     init_security(app, settings)
     app.register_blueprint(voice.bp)
+    # Twilio's webhooks have no rate limits (signed requests; a limit would hang up on
+    # callers): the limiter's check of every request is skipped for them.
+    web_security.limiter.exempt(voice.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(prompt_files.bp)
     app.register_blueprint(api.bp)
