@@ -1,55 +1,38 @@
 """later ratings, closure surveys, proxy links, SMS reminders and opt-outs
 
 Calls get their survey `kind`, the call a later rating rates, and the linked party.
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-28 16:47:57.357773
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
+from storage.migrations.shapes import batch_create_indexes, create_table
+
 revision: str = "0004"
 down_revision: str | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-
-    op.create_table(
+    create_table(
         "sms_opt_outs",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("number", sa.String(length=32), nullable=False),
         sa.Column("keyword", sa.String(length=32), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_sms_opt_outs")),
-        sa.UniqueConstraint("number", name=op.f("uq_sms_opt_outs_number")),
+        unique=["number"],
     )
-    op.create_table(
+    create_table(
         "closure_surveys",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("ticket", sa.String(length=64), nullable=False),
         sa.Column("call_id", sa.Integer(), nullable=True),
         sa.Column("dept", sa.String(length=64), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["call_id"],
-            ["calls.id"],
-            name=op.f("fk_closure_surveys_call_id_calls"),
-            ondelete="SET NULL",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_closure_surveys")),
-        sa.UniqueConstraint("ticket", name=op.f("uq_closure_surveys_ticket")),
+        references={"call_id": ("calls", "SET NULL")},
+        unique=["ticket"],
     )
-    op.create_table(
+    create_table(
         "sms_reminders",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("call_id", sa.Integer(), nullable=False),
         sa.Column("number", sa.String(length=32), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
@@ -57,17 +40,10 @@ def upgrade() -> None:
         sa.Column("detail", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["call_id"],
-            ["calls.id"],
-            name=op.f("fk_sms_reminders_call_id_calls"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_sms_reminders")),
-        sa.UniqueConstraint("call_id", name=op.f("uq_sms_reminders_call_id")),
+        references={"call_id": ("calls", "CASCADE")},
+        unique=["call_id"],
     )
-    with op.batch_alter_table("sms_reminders", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_sms_reminders_number"), ["number"], unique=False)
+    batch_create_indexes("sms_reminders", "number")
     with op.batch_alter_table("calls", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column(
@@ -96,7 +72,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table("calls", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_calls_rates_call_id_calls"), type_="foreignkey")
         batch_op.drop_constraint(batch_op.f("fk_calls_linked_call_id_calls"), type_="foreignkey")
