@@ -18,16 +18,25 @@ from alembic import op
 def create_table(
     name: str,
     *columns: sa.Column,
+    parent: tuple[str, str] | None = None,
     references: dict[str, tuple[str, str | None]] | None = None,
     unique: Iterable[str] = (),
 ) -> None:
     """Create table `name` with an integer `id` primary key before `columns`.
 
-    `references` maps a column to (the table whose `id` it references, its ON DELETE);
-    `unique` lists the columns of the table's one unique constraint. Constraint names
+    `parent` = (column, table): the first column after `id` is a non-null reference to the
+    row of `table` that this row belongs to and goes with (ON DELETE CASCADE).
+    `references` maps other columns to (the table whose `id` they reference, ON DELETE);
+    `unique` lists the columns of the table's one unique constraint. Foreign keys come in
+    the order of their columns' names (as autogenerate writes them); constraint names
     follow the project's convention: fk_<table>_<column>_<target>, pk_<table>,
     uq_<table>_<first column>.
     """
+    references = dict(references or {})
+    if parent is not None:
+        column, target = parent
+        columns = (sa.Column(column, sa.Integer(), nullable=False), *columns)
+        references[column] = (target, "CASCADE")
     keys: list[sa.Constraint] = [
         sa.ForeignKeyConstraint(
             [column],
@@ -35,7 +44,7 @@ def create_table(
             name=op.f(f"fk_{name}_{column}_{target}"),
             ondelete=ondelete,
         )
-        for column, (target, ondelete) in (references or {}).items()
+        for column, (target, ondelete) in sorted(references.items())
     ]
     keys.append(sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{name}")))
     unique = list(unique)

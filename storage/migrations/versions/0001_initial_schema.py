@@ -55,37 +55,33 @@ def upgrade() -> None:
 
     create_table(
         "call_events",
-        sa.Column("call_id", sa.Integer(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("detail", sa.Text(), nullable=True),
-        references={"call_id": ("calls", "CASCADE")},
+        parent=("call_id", "calls"),
     )
     batch_create_indexes("call_events", "call_id")
 
     create_table(
         "call_tickets",
-        sa.Column("call_id", sa.Integer(), nullable=False),
         sa.Column("ticket", sa.String(length=64), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        references={"call_id": ("calls", "CASCADE")},
+        parent=("call_id", "calls"),
         unique=["call_id", "ticket"],
     )
     batch_create_indexes("call_tickets", "ticket")
 
     create_table(
         "ratings",
-        sa.Column("call_id", sa.Integer(), nullable=False),
         sa.Column("level", sa.String(length=32), nullable=False),
         sa.Column("category", sa.String(length=16), nullable=False),
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("rated_at", sa.DateTime(timezone=True), nullable=False),
-        references={"call_id": ("calls", "CASCADE")},
+        parent=("call_id", "calls"),
         unique=["call_id"],
     )
     create_table(
         "callbacks",
-        sa.Column("call_id", sa.Integer(), nullable=False),
         sa.Column("rating_id", sa.Integer(), nullable=False),
         sa.Column("dept", sa.String(length=64), nullable=True),
         sa.Column("state", sa.String(length=16), nullable=False),
@@ -95,7 +91,8 @@ def upgrade() -> None:
         sa.Column("rectify_due_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        references={"call_id": ("calls", "CASCADE"), "rating_id": ("ratings", "CASCADE")},
+        parent=("call_id", "calls"),
+        references={"rating_id": ("ratings", "CASCADE")},
         unique=["call_id"],
     )
     with op.batch_alter_table("callbacks", schema=None) as batch_op:

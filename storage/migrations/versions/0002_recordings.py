@@ -12,7 +12,6 @@ down_revision: str | None = "0001"
 def upgrade() -> None:
     create_table(
         "recordings",
-        sa.Column("call_id", sa.Integer(), nullable=False),
         sa.Column("recording_sid", sa.String(length=64), nullable=False),
         sa.Column("purpose", sa.String(length=16), nullable=False),
         sa.Column("lang", sa.String(length=16), nullable=False),
@@ -29,7 +28,7 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        references={"call_id": ("calls", "CASCADE")},
+        parent=("call_id", "calls"),
         unique=["recording_sid"],
     )
     batch_create_indexes("recordings", "call_id")

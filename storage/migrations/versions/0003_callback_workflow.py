@@ -38,7 +38,6 @@ def upgrade() -> None:
     )
     create_table(
         "callback_events",
-        sa.Column("callback_id", sa.Integer(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=True),
         sa.Column("actor_name", sa.String(length=64), nullable=False),
@@ -49,7 +48,8 @@ def upgrade() -> None:
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("detail", sa.JSON(), nullable=True),
         sa.Column("submission_key", sa.String(length=64), nullable=True),
-        references={"actor_id": ("users", "SET NULL"), "callback_id": ("callbacks", "CASCADE")},
+        parent=("callback_id", "callbacks"),
+        references={"actor_id": ("users", "SET NULL")},
         unique=["submission_key"],
     )
     batch_create_indexes("callback_events", "callback_id")

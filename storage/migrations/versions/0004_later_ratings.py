@@ -33,14 +33,13 @@ def upgrade() -> None:
     )
     create_table(
         "sms_reminders",
-        sa.Column("call_id", sa.Integer(), nullable=False),
         sa.Column("number", sa.String(length=32), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("message_sid", sa.String(length=64), nullable=True),
         sa.Column("detail", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-        references={"call_id": ("calls", "CASCADE")},
+        parent=("call_id", "calls"),
         unique=["call_id"],
     )
     batch_create_indexes("sms_reminders", "number")

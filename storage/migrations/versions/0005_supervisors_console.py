@@ -65,18 +65,14 @@ def upgrade() -> None:
     )
     create_table(
         "spot_check_items",
-        sa.Column("spot_check_id", sa.Integer(), nullable=False),
         sa.Column("callback_id", sa.Integer(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("scores", sa.JSON(), nullable=True),
         sa.Column("passed", sa.Boolean(), nullable=True),
         sa.Column("finding", sa.Text(), nullable=True),
         *filled_in_by("scored", UTC),
-        references={
-            "callback_id": ("callbacks", "CASCADE"),
-            "scored_by_id": ("users", "SET NULL"),
-            "spot_check_id": ("spot_checks", "CASCADE"),
-        },
+        parent=("spot_check_id", "spot_checks"),
+        references={"callback_id": ("callbacks", "CASCADE"), "scored_by_id": ("users", "SET NULL")},
         unique=["spot_check_id", "callback_id"],
     )
     with op.batch_alter_table("spot_check_items", schema=None) as batch_op:
@@ -84,14 +80,14 @@ def upgrade() -> None:
 
     create_table(
         "public_cases",
-        sa.Column("call_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=8), nullable=False),
         sa.Column("title", sa.String(length=100), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("created_by_name", sa.String(length=64), nullable=False),
         sa.Column("created_at", UTC, nullable=False),
-        references={"call_id": ("calls", "CASCADE"), "created_by_id": ("users", "SET NULL")},
+        parent=("call_id", "calls"),
+        references={"created_by_id": ("users", "SET NULL")},
         unique=["call_id"],
     )
     with op.batch_alter_table("calls", schema=None) as batch_op:

@@ -45,10 +45,9 @@ def upgrade() -> None:
         )
     create_table(
         "callback_consults",
-        sa.Column("callback_id", sa.Integer(), nullable=False),
         sa.Column("dept", sa.String(length=64), nullable=False),
         sa.Column("created_at", storage.types.UTCDateTime(), nullable=False),
-        references={"callback_id": ("callbacks", "CASCADE")},
+        parent=("callback_id", "callbacks"),
         unique=["callback_id", "dept"],
     )
     op.create_index(op.f("ix_callback_consults_dept"), "callback_consults", ["dept"])

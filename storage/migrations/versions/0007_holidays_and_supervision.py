@@ -62,7 +62,6 @@ def upgrade() -> None:
     )
     create_table(
         "verification_items",
-        sa.Column("check_id", sa.Integer(), nullable=False),
         sa.Column("call_id", sa.Integer(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("level", sa.String(length=32), nullable=False),
@@ -70,11 +69,8 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=16), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
         *filled_in_by("recorded", UTC),
-        references={
-            "call_id": ("calls", "CASCADE"),
-            "check_id": ("verification_checks", "CASCADE"),
-            "recorded_by_id": ("users", "SET NULL"),
-        },
+        parent=("check_id", "verification_checks"),
+        references={"call_id": ("calls", "CASCADE"), "recorded_by_id": ("users", "SET NULL")},
         unique=["check_id", "call_id"],
     )
     op.create_index(

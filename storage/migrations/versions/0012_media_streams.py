@@ -13,7 +13,6 @@ down_revision: str | None = "0006"  # re-chained after 0006 when merging
 def upgrade() -> None:
     create_table(
         "media_streams",
-        sa.Column("call_id", sa.Integer(), nullable=False),
         sa.Column("stream_key", sa.String(length=64), nullable=False),
         sa.Column("stream_sid", sa.String(length=64), nullable=True),
         sa.Column("node", sa.String(length=64), nullable=False),
@@ -22,7 +21,8 @@ def upgrade() -> None:
         sa.Column("recording_id", sa.Integer(), nullable=True),
         sa.Column("started_at", storage.types.UTCDateTime(), nullable=False),
         sa.Column("decided_at", storage.types.UTCDateTime(), nullable=True),
-        references={"call_id": ("calls", "CASCADE"), "recording_id": ("recordings", "SET NULL")},
+        parent=("call_id", "calls"),
+        references={"recording_id": ("recordings", "SET NULL")},
         unique=["stream_key"],
     )
     op.create_index(op.f("ix_media_streams_call_id"), "media_streams", ["call_id"], unique=False)
