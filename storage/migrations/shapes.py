@@ -100,3 +100,11 @@ def filled_in_by(action: str, timestamp: sa.types.TypeEngine) -> list[sa.Column]
         sa.Column(f"{action}_by_name", sa.String(length=64), nullable=True),
         sa.Column(f"{action}_at", timestamp, nullable=True),
     ]
+
+
+def timestamps(timestamp: sa.types.TypeEngine) -> list[sa.Column]:
+    """When a row was created and last updated: created_at, updated_at (non-null)."""
+    return [
+        sa.Column("created_at", timestamp, nullable=False),
+        sa.Column("updated_at", timestamp, nullable=False),
+    ]

@@ -3,7 +3,12 @@
 import sqlalchemy as sa
 from alembic import op
 
-from storage.migrations.shapes import batch_create_indexes, batch_drop_indexes, create_table
+from storage.migrations.shapes import (
+    batch_create_indexes,
+    batch_drop_indexes,
+    create_table,
+    timestamps,
+)
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -30,8 +35,7 @@ def upgrade() -> None:
         sa.Column("disposition", sa.String(length=16), nullable=False),
         sa.Column("call_status", sa.String(length=16), nullable=True),
         sa.Column("dial_call_status", sa.String(length=16), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        *timestamps(sa.DateTime(timezone=True)),
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
         unique=["call_sid"],
     )
@@ -89,8 +93,7 @@ def upgrade() -> None:
         sa.Column("overdue", sa.Boolean(), nullable=False),
         sa.Column("resolution", sa.String(length=16), nullable=True),
         sa.Column("rectify_due_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        *timestamps(sa.DateTime(timezone=True)),
         parent=("call_id", "calls"),
         references={"rating_id": ("ratings", "CASCADE")},
         unique=["call_id"],

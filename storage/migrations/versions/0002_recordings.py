@@ -3,7 +3,12 @@
 import sqlalchemy as sa
 from alembic import op
 
-from storage.migrations.shapes import batch_create_indexes, batch_drop_indexes, create_table
+from storage.migrations.shapes import (
+    batch_create_indexes,
+    batch_drop_indexes,
+    create_table,
+    timestamps,
+)
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -26,8 +31,7 @@ def upgrade() -> None:
         sa.Column("certain", sa.Boolean(), nullable=True),
         sa.Column("confirmed_level", sa.String(length=32), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        *timestamps(sa.DateTime(timezone=True)),
         parent=("call_id", "calls"),
         unique=["recording_sid"],
     )

@@ -6,7 +6,7 @@ Calls get their survey `kind`, the call a later rating rates, and the linked par
 import sqlalchemy as sa
 from alembic import op
 
-from storage.migrations.shapes import batch_create_indexes, create_table
+from storage.migrations.shapes import batch_create_indexes, create_table, timestamps
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -26,8 +26,7 @@ def upgrade() -> None:
         sa.Column("call_id", sa.Integer(), nullable=True),
         sa.Column("dept", sa.String(length=64), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        *timestamps(sa.DateTime(timezone=True)),
         references={"call_id": ("calls", "SET NULL")},
         unique=["ticket"],
     )
