@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 from alembic import op
+from alembic.operations import BatchOperations
 
 
 def create_table(
@@ -108,3 +109,13 @@ def timestamps(timestamp: sa.types.TypeEngine) -> list[sa.Column]:
         sa.Column("created_at", timestamp, nullable=False),
         sa.Column("updated_at", timestamp, nullable=False),
     ]
+
+
+def add_reference_key(
+    batch_op: BatchOperations, table: str, column: str, target: str, ondelete: str | None = None
+) -> None:
+    """In a batch on `table`: make `column` reference `target`.id, named
+    fk_<table>_<column>_<target>."""
+    batch_op.create_foreign_key(
+        batch_op.f(f"fk_{table}_{column}_{target}"), target, [column], ["id"], ondelete=ondelete
+    )

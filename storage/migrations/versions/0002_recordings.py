@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from storage.migrations.shapes import (
+    add_reference_key,
     batch_create_indexes,
     batch_drop_indexes,
     create_table,
@@ -39,13 +40,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table("ratings", schema=None) as batch_op:
         batch_op.add_column(sa.Column("recording_id", sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(
-            batch_op.f("fk_ratings_recording_id_recordings"),
-            "recordings",
-            ["recording_id"],
-            ["id"],
-            ondelete="SET NULL",
-        )
+        add_reference_key(batch_op, "ratings", "recording_id", "recordings", "SET NULL")
 
 
 def downgrade() -> None:

@@ -7,7 +7,12 @@ not counted) and an index for the default-rating sweep.
 import sqlalchemy as sa
 from alembic import op
 
-from storage.migrations.shapes import batch_create_indexes, batch_drop_indexes, create_table
+from storage.migrations.shapes import (
+    add_reference_key,
+    batch_create_indexes,
+    batch_drop_indexes,
+    create_table,
+)
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -110,9 +115,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_callbacks_state_rectify_due_at", ["state", "rectify_due_at"], unique=False
         )
-        batch_op.create_foreign_key(
-            batch_op.f("fk_callbacks_verdict_by_id_users"), "users", ["verdict_by_id"], ["id"]
-        )
+        add_reference_key(batch_op, "callbacks", "verdict_by_id", "users")
 
     with op.batch_alter_table("calls", schema=None) as batch_op:
         batch_op.create_index(

@@ -6,7 +6,12 @@ Calls get their survey `kind`, the call a later rating rates, and the linked par
 import sqlalchemy as sa
 from alembic import op
 
-from storage.migrations.shapes import batch_create_indexes, create_table, timestamps
+from storage.migrations.shapes import (
+    add_reference_key,
+    batch_create_indexes,
+    create_table,
+    timestamps,
+)
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -53,20 +58,8 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_calls_linked_call_id"), ["linked_call_id"], unique=False
         )
-        batch_op.create_foreign_key(
-            batch_op.f("fk_calls_linked_call_id_calls"),
-            "calls",
-            ["linked_call_id"],
-            ["id"],
-            ondelete="SET NULL",
-        )
-        batch_op.create_foreign_key(
-            batch_op.f("fk_calls_rates_call_id_calls"),
-            "calls",
-            ["rates_call_id"],
-            ["id"],
-            ondelete="SET NULL",
-        )
+        add_reference_key(batch_op, "calls", "linked_call_id", "calls", "SET NULL")
+        add_reference_key(batch_op, "calls", "rates_call_id", "calls", "SET NULL")
 
 
 def downgrade() -> None:

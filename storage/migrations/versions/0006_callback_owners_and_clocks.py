@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import storage.types
-from storage.migrations.shapes import create_table
+from storage.migrations.shapes import add_reference_key, create_table
 
 revision: str = "0006"
 down_revision: str | None = "0011"  # was "0005"; re-chained after merging main (0007, 0011)
@@ -26,13 +26,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("assignee_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("due_soon_sent", sa.String(length=32), nullable=True))
         batch_op.create_index(batch_op.f("ix_callbacks_assignee_id"), ["assignee_id"])
-        batch_op.create_foreign_key(
-            batch_op.f("fk_callbacks_assignee_id_users"),
-            "users",
-            ["assignee_id"],
-            ["id"],
-            ondelete="SET NULL",
-        )
+        add_reference_key(batch_op, "callbacks", "assignee_id", "users", "SET NULL")
     op.execute("UPDATE callbacks SET clock_start_at = created_at")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("phone", sa.String(length=32), nullable=True))
