@@ -8,6 +8,8 @@ its sentinels (`Digits=hangup`), TwiML and its REST client. `TWILIO_API_URL` rep
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -119,6 +121,8 @@ class TwilioTelephony:
     def render(self, step: Step, base_url: str, lang: str, urls: StepUrls) -> Reply:
         from ivr.telephony import twiml
 
+        if _all_recorded(lang, step.prompts):  # the same every time: rendered once
+            return _rendered_step(step, base_url, lang, urls)
         return _reply(twiml.render_step(step, base_url, lang, urls))
 
     def media_stream(self, stream_url: str, parameters: dict[str, str], action_url: str) -> Reply:
@@ -129,6 +133,8 @@ class TwilioTelephony:
     def play_and_hang_up(self, base_url: str, lang: str, *names: str) -> Reply:
         from ivr.telephony import twiml
 
+        if _all_recorded(lang, names):
+            return _rendered_goodbye(base_url, lang, names)
         return _reply(twiml.play_and_hang_up(base_url, lang, *names))
 
     def pause_and_poll(self, url: str, seconds: int = 1) -> Reply:
@@ -223,6 +229,33 @@ class TwilioTelephony:
 
 def _reply(response) -> Reply:
     return Reply(str(response))
+
+
+# TwiML whose prompts all have their audio is a function of its arguments alone: it is
+# built once per step, language and URLs (at most a few hundred: the URLs carry the
+# caller's place in the flow, not the call). A prompt without audio is spoken from its
+# pack's text (`<Say>`), rendered each time as before.
+RENDERED_MAX = 1024
+
+
+def _all_recorded(lang: str, names: Sequence[str]) -> bool:
+    import prompts
+
+    return all(prompts.audio_path(lang, name) is not None for name in names)
+
+
+@lru_cache(maxsize=RENDERED_MAX)
+def _rendered_step(step: Step, base_url: str, lang: str, urls: StepUrls) -> Reply:
+    from ivr.telephony import twiml
+
+    return _reply(twiml.render_step(step, base_url, lang, urls))
+
+
+@lru_cache(maxsize=RENDERED_MAX)
+def _rendered_goodbye(base_url: str, lang: str, names: tuple[str, ...]) -> Reply:
+    from ivr.telephony import twiml
+
+    return _reply(twiml.play_and_hang_up(base_url, lang, *names))
 
 
 class _refusals:
