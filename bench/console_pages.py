@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-import tempfile
 import time
 import tracemalloc
 from contextlib import ExitStack
@@ -39,7 +37,7 @@ sys.path.insert(0, str(ROOT))  # run as a script: the project's packages sit nex
 from sqlalchemy import func, select  # noqa: E402
 
 from bench.console_client import PASSWORD, login, timed  # noqa: E402
-from bench.services import redis_server  # noqa: E402
+from bench.scratch import scratch_environment  # noqa: E402
 from storage.access.users import create_user, find_user  # noqa: E402
 from storage.db import make_engine, make_session_factory, transaction  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
@@ -91,13 +89,7 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     with ExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-console-")))
-        url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
-        os.environ.update(
-            DATABASE_URL=url,
-            REDIS_URL=stack.enter_context(redis_server(workdir / "redis")),
-            IVR_INSTANCE_DIR=str(workdir / "instance"),
-        )
+        url = scratch_environment(stack, "bench-console-", args.database_url)
         started = time.perf_counter()
         upgrade(url)
         print(f"migrated in {time.perf_counter() - started:.1f} s")

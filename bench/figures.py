@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-import tempfile
 import time
 from contextlib import ExitStack
 from datetime import timedelta
@@ -38,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: the project's packages sit next to bench/
 
 from bench.console_client import PASSWORD, login, timed  # noqa: E402
-from bench.services import redis_server  # noqa: E402
+from bench.scratch import scratch_environment  # noqa: E402
 from storage.access.users import create_user, find_user  # noqa: E402
 from storage.db import make_engine, make_session_factory, transaction  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
@@ -60,13 +58,7 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     with ExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-figures-")))
-        url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
-        os.environ.update(
-            DATABASE_URL=url,
-            REDIS_URL=stack.enter_context(redis_server(workdir / "redis")),
-            IVR_INSTANCE_DIR=str(workdir / "instance"),
-        )
+        url = scratch_environment(stack, "bench-figures-", args.database_url)
         upgrade(url)
         factory = make_session_factory(make_engine(url))
         now = utcnow()

@@ -17,7 +17,7 @@ from storage.records.calls import log_event
 from storage.seed import DEPARTMENT_NAMES, SeedPlan, name_departments, seed_calls
 from storage.types import utcnow
 from storage.workflow import callbacks as wf
-from storage.workflow.spotchecks import draw
+from storage.workflow.spotchecks import SampleSize, draw
 from tests.console_helpers import PASSWORD, new_callback
 from tests.supervisor_helpers import spoken_call
 
@@ -80,7 +80,7 @@ def _real_calls(sessions) -> dict[str, int]:
         from storage.reports.figures import Period
 
         period = Period(period_end - timedelta(days=40), period_end)
-        check = draw(session, boss, period, count=5, seed=7)
+        check = draw(session, boss, period, SampleSize(count=5, seed=7))
         check_id = check.id
         spoken = session.scalars(select(Callback).where(Callback.call_id == call_id)).first()
     return {

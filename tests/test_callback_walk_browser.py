@@ -18,9 +18,8 @@ from rq import SimpleWorker
 from storage.access.users import create_user, set_department_head
 from storage.db import transaction
 from storage.types import utcnow
-from tests.browser_helpers import login, screenshot, sync_api
+from tests.browser_helpers import close_with_evidence, login, screenshot, sync_api
 from tests.console_helpers import PASSWORD, make_people
-from tests.test_console_browser import PDF
 from workers.queues import resend_pending
 from workers.sweep import sweep
 
@@ -110,13 +109,7 @@ def test_a_bad_rating_walked_to_closure_with_inbox_counts(
     shot(water, "4-consulted-note")
 
     staff.goto(cb_url)
-    evidence = tmp_path / "整改报告.pdf"
-    evidence.write_bytes(PDF)
-    staff.fill("textarea[name=description]", "已疏通小区排水管道")
-    staff.set_input_files("input[name=evidence]", evidence)
-    staff.select_option("form[action$='/close'] select[name=feedback]", "satisfied")
-    staff.click("form[action$='/close'] button[type=submit]")
-    expect(staff.locator("h1 .state")).to_have_text("已办结")
+    close_with_evidence(staff, tmp_path, "已疏通小区排水管道")
     shot(staff, "5-staff-closed")
 
     supervisor.goto(cb_url)

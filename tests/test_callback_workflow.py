@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from storage.access.users import create_department, create_user
+from storage.access.users import create_user, find_user
 from storage.db import transaction
 from storage.models import Callback, CallbackEvent, Notification, OutboxJob, User
 from storage.records.calls import CallDetails, get_or_create_call, record_rating
 from storage.reports.serialize import call_to_dict
 from storage.workflow import callbacks as wf
+from tests.console_helpers import PASSWORD, make_people
 
 NOW = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 
@@ -22,18 +23,12 @@ pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 @pytest.fixture
 def people(sessions) -> dict[str, User]:
-    """Staff of two departments, two supervisors and an admin."""
+    """Staff of two departments and two supervisors (`make_people`), and an admin."""
+    make_people(sessions)
     with transaction(sessions) as session:
-        create_department(session, "D-housing", "住房保障局")
-        create_department(session, "D-water", "水务局")
-        users = {
-            "staff": create_user(session, "zhang", "password-123", "staff", "D-housing"),
-            "other": create_user(session, "wang", "password-123", "staff", "D-water"),
-            "sup": create_user(session, "li", "password-123", "supervisor"),
-            "sup2": create_user(session, "zhao", "password-123", "supervisor"),
-            "admin": create_user(session, "root", "password-123", "admin"),
-        }
-    return users
+        create_user(session, "root", PASSWORD, "admin")
+        roles = {"staff": "zhang", "other": "wang", "sup": "li", "sup2": "zhao", "admin": "root"}
+        return {role: find_user(session, name) for role, name in roles.items()}
 
 
 def new_callback(

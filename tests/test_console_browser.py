@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser_helpers import login, screenshot, sync_api
+from tests.browser_helpers import (
+    close_with_evidence,
+    login,
+    reach_and_propose,
+    screenshot,
+    sync_api,
+)
 from tests.console_helpers import PASSWORD, make_people, new_callback
-
-PDF = b"%PDF-1.4\n% evidence\n"
-
 
 pytestmark = [pytest.mark.usefixtures("fast_hashing"), pytest.mark.any_database]
 
@@ -34,13 +37,7 @@ def test_staff_works_a_callback_to_closed(browser, live_server, sessions, tmp_pa
     page.select_option("select[name=resolution]", "rectify_5d")
     page.click("form[action$='/verdict'] button[type=submit]")
     sync_api.expect(page.locator("h2", has_text="整改办结")).to_be_visible()
-    evidence = tmp_path / "整改报告.pdf"
-    evidence.write_bytes(PDF)
-    page.fill("textarea[name=description]", "已修复小区路灯")
-    page.set_input_files("input[name=evidence]", evidence)
-    page.select_option("form[action$='/close'] select[name=feedback]", "satisfied")
-    page.click("form[action$='/close'] button[type=submit]")
-    sync_api.expect(page.locator("h1 .state")).to_have_text("已办结")
+    close_with_evidence(page, tmp_path, "已修复小区路灯")
     screenshot(page, "console-callback-closed")
 
 
@@ -49,11 +46,7 @@ def test_supervisor_approves_a_malicious_verdict(browser, live_server, sessions)
     cb_id = new_callback(sessions, "CA1")
     staff = login(browser, live_server, "zhang")
     staff.goto(f"{live_server}/console/callbacks/{cb_id}")
-    staff.check("input[name=result][value=reached]")
-    staff.click("form[action$='/attempt'] button[type=submit]")
-    staff.select_option("select[name=resolution]", "malicious")
-    staff.fill("form[action$='/verdict'] textarea[name=note]", "反复拨打并辱骂话务员")
-    staff.click("form[action$='/verdict'] button[type=submit]")
+    reach_and_propose(staff, "malicious", "反复拨打并辱骂话务员")
     sync_api.expect(staff.locator("text=等待另一位主管审批")).to_be_visible()
     supervisor = login(browser, live_server, "li")
     supervisor.goto(f"{live_server}/console/callbacks/{cb_id}")

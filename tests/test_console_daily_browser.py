@@ -11,7 +11,7 @@ from storage.db import transaction
 from storage.models import Callback, User
 from storage.workflow import callbacks as wf
 from storage.workflow.inbox import KIND_DUE_SOON, KIND_NEW, notify
-from tests.browser_helpers import OUTPUT, login, screenshot, sync_api
+from tests.browser_helpers import OUTPUT, login, reach_and_propose, screenshot, sync_api
 from tests.console_seed import seed_console
 
 SIZES = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
@@ -56,11 +56,7 @@ def test_supervisor_finds_calls_by_department_name(browser, live_server, seeded,
 def test_a_refused_verdict_keeps_what_was_typed(browser, live_server, seeded, size):
     page = open_as(browser, live_server, "zhang", size)
     page.goto(f"{live_server}/console/callbacks/{seeded['open_callback']}")
-    page.check("input[name=result][value=reached]")
-    page.click("form[action$='/attempt'] button[type=submit] >> nth=0")
-    page.select_option("select[name=resolution]", "malicious")
-    page.fill("form[action$='/verdict'] textarea[name=note]", " ")
-    page.click("form[action$='/verdict'] button[type=submit] >> nth=0")
+    reach_and_propose(page, "malicious", " ")
     sync_api.expect(page.locator("#verdict-error")).to_have_text("误评或恶意差评须说明理由。")
     assert page.locator("select[name=resolution]").input_value() == "malicious"
     page.locator("#verdict-error").scroll_into_view_if_needed()

@@ -23,63 +23,21 @@ pytestmark = pytest.mark.any_database
 FLOW = load_flow("rating")
 ASK = "ask_rating"
 
+
+def rated(at: Position, key: str, level: str, thanks: str = "thanks") -> tuple:
+    """A row of TABLE: `key` pressed `at` a question rates `level`, thanked by `thanks`."""
+    return (at, KeyPressed(key), (thanks,), False, Position(thanks), level, "rated")
+
+
 # (position, event, prompts heard, waits for a key, next position, rating, disposition)
 TABLE = [
     (Position(""), Start(), ("ask_rating",), True, Position("ask", 0), None, None),
-    (
-        Position("ask"),
-        KeyPressed("1"),
-        ("thanks",),
-        False,
-        Position("thanks"),
-        "very_satisfied",
-        "rated",
-    ),
-    (
-        Position("ask"),
-        KeyPressed("2"),
-        ("thanks",),
-        False,
-        Position("thanks"),
-        "satisfied",
-        "rated",
-    ),
-    (
-        Position("ask"),
-        KeyPressed("3"),
-        ("thanks",),
-        False,
-        Position("thanks"),
-        "basically_satisfied",
-        "rated",
-    ),
-    (
-        Position("ask"),
-        KeyPressed("4"),
-        ("thanks_bad",),
-        False,
-        Position("thanks_bad"),
-        "dissatisfied",
-        "rated",
-    ),
-    (
-        Position("ask"),
-        KeyPressed("5"),
-        ("thanks_bad",),
-        False,
-        Position("thanks_bad"),
-        "very_dissatisfied",
-        "rated",
-    ),
-    (
-        Position("ask", 2),
-        KeyPressed("5"),
-        ("thanks_bad",),
-        False,
-        Position("thanks_bad"),
-        "very_dissatisfied",
-        "rated",
-    ),
+    rated(Position("ask"), "1", "very_satisfied"),
+    rated(Position("ask"), "2", "satisfied"),
+    rated(Position("ask"), "3", "basically_satisfied"),
+    rated(Position("ask"), "4", "dissatisfied", thanks="thanks_bad"),
+    rated(Position("ask"), "5", "very_dissatisfied", thanks="thanks_bad"),
+    rated(Position("ask", 2), "5", "very_dissatisfied", thanks="thanks_bad"),
     (Position("ask"), KeyPressed("9"), ("invalid_key", ASK), True, Position("ask", 1), None, None),
     (Position("ask"), KeyPressed("0"), ("invalid_key", ASK), True, Position("ask", 1), None, None),
     (Position("ask"), KeyPressed("#"), ("invalid_key", ASK), True, Position("ask", 1), None, None),

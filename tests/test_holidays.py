@@ -23,6 +23,7 @@ from ivr.console import review as console_review
 from storage.access.users import create_user
 from storage.db import transaction
 from storage.models import Callback, CallbackEvent, Holiday, HolidayYear, User
+from storage.models_review import DAY_OFF, DAY_WORK
 from storage.records.calls import CallDetails, get_or_create_call, record_rating
 from storage.workflow import holidays
 from storage.workflow.callbacks import act, log_attempt, record_verdict
@@ -187,3 +188,12 @@ def test_the_admin_page_warns_60_days_before_the_covered_range_ends(
     assert 'id="holiday-warning"' not in covered
     status = run_ivr("holidays", "status")
     assert "节假日安排覆盖 2004-01-01 至 2027-12-31（导入的年份：2027）" in status.stdout
+
+
+def test_the_documented_example_notice_reads():
+    """docs/holidays-2027.toml, the example parse_notice's docstring points to, is valid."""
+    example = Path(__file__).resolve().parent.parent / "docs" / "holidays-2027.toml"
+    notice = holidays.parse_notice(example.read_text(encoding="utf-8"))
+    assert notice.year == 2027
+    assert notice.days[date(2027, 2, 14)] == (DAY_WORK, "春节")
+    assert notice.days[date(2027, 10, 7)] == (DAY_OFF, "国庆节")

@@ -6,6 +6,7 @@ import logging
 import socket
 import stat
 import time
+from pathlib import Path
 
 import pytest
 from fake_media_hosts import (  # noqa: F401  (fixtures)
@@ -172,6 +173,16 @@ def test_connection_refused_gives_up(tmp_path):
     assert len(pauses) == 4
 
 
+def gives_up_quickly(server, folder: Path, error: type[Exception], **limits: float) -> None:
+    """Fetching from `server` raises `error` well before the server would let go, and
+    leaves no file behind."""
+    started = time.monotonic()
+    with pytest.raises(error):
+        fetch(server.url(), folder / "a.wav", {server.netloc}, **limits)
+    assert time.monotonic() - started < GAVE_UP_WELL_BEFORE_THE_SERVER
+    assert leftovers(folder) == []
+
+
 def test_too_large_by_content_length(host, tmp_path):
     def huge(handler) -> None:  # declares 10 MB, then sends nothing: only the header tells
         send(handler, 200, headers={"Content-Length": "10000000"}, length=False)
@@ -179,11 +190,7 @@ def test_too_large_by_content_length(host, tmp_path):
         twilio.release.wait(10)
 
     twilio = host(huge)
-    started = time.monotonic()
-    with pytest.raises(RecordingTooLarge):
-        fetch(twilio.url(), tmp_path / "a.wav", {twilio.netloc}, max_bytes=9_999_999)
-    assert time.monotonic() - started < GAVE_UP_WELL_BEFORE_THE_SERVER
-    assert leftovers(tmp_path) == []
+    gives_up_quickly(twilio, tmp_path, RecordingTooLarge, max_bytes=9_999_999)
 
 
 def chunked(handler) -> None:
@@ -204,11 +211,7 @@ def test_too_large_while_streaming(host, tmp_path):
 
 def test_stalled_server_times_out(host, tmp_path):
     stalled = host(lambda handler: stalled.release.wait(10))
-    started = time.monotonic()
-    with pytest.raises(RecordingUnavailable):
-        fetch(stalled.url(), tmp_path / "a.wav", {stalled.netloc}, timeout_s=0.2, total_timeout_s=1)
-    assert time.monotonic() - started < GAVE_UP_WELL_BEFORE_THE_SERVER
-    assert leftovers(tmp_path) == []
+    gives_up_quickly(stalled, tmp_path, RecordingUnavailable, timeout_s=0.2, total_timeout_s=1)
 
 
 def test_slow_drip_hits_the_overall_deadline(host, tmp_path):
@@ -221,11 +224,7 @@ def test_slow_drip_hits_the_overall_deadline(host, tmp_path):
                 return
 
     drip_host = host(drip)
-    started = time.monotonic()
-    with pytest.raises(RecordingTimedOut):
-        fetch(drip_host.url(), tmp_path / "a.wav", {drip_host.netloc}, total_timeout_s=0.5)
-    assert time.monotonic() - started < GAVE_UP_WELL_BEFORE_THE_SERVER
-    assert leftovers(tmp_path) == []
+    gives_up_quickly(drip_host, tmp_path, RecordingTimedOut, total_timeout_s=0.5)
 
 
 def test_truncated_body_leaves_no_file(host, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -10,7 +11,7 @@ from ivr.console import bp
 from ivr.console.auth import current_user, login_required
 from ivr.extensions import db_sessions
 from storage.db import transaction
-from storage.models import ROLE_ADMIN, ROLE_SUPERVISOR
+from storage.models import ROLE_ADMIN, ROLE_SUPERVISOR, User
 from storage.workflow import deliveries, inbox
 
 # The header's categories, in Chinese.
@@ -62,15 +63,20 @@ def inbox_category(kind: str) -> str:
     return CATEGORY_NAMES.get(kind, kind)
 
 
+def _reader_and_category(values: Mapping[str, str]) -> tuple[User, str | None]:
+    """The logged-in user, and the category asked for (`kind`): None for all, also when
+    it names no category."""
+    user = current_user()
+    assert user is not None
+    kind = values.get("kind") or None
+    return user, kind if kind in CATEGORY_NAMES else None
+
+
 @bp.get("/inbox")
 @login_required()
 def inbox_page() -> Any:
     """The user's notifications (one category or all), and deliveries that failed."""
-    user = current_user()
-    assert user is not None
-    kind = request.args.get("kind") or None
-    if kind not in CATEGORY_NAMES:
-        kind = None
+    user, kind = _reader_and_category(request.args)
     with db_sessions()() as db:
         items = inbox.listing(db, user, kind)
         troubled = deliveries.troubled(db) if user.role == ROLE_SUPERVISOR else []
@@ -89,10 +95,8 @@ def inbox_page() -> Any:
 @login_required()
 def inbox_read() -> Any:
     """Mark the user's unread notifications read (one category, or all)."""
-    user = current_user()
-    assert user is not None
-    kind = request.form.get("kind") or None
+    user, kind = _reader_and_category(request.form)
     with transaction(db_sessions()) as db:
-        done = inbox.mark_read(db, user, kind=kind if kind in CATEGORY_NAMES else None)
+        done = inbox.mark_read(db, user, kind=kind)
     flash(f"已将 {done} 条消息标为已读。")
     return redirect(url_for("console.inbox_page", kind=kind) if kind else url_for(".inbox_page"))

@@ -17,6 +17,7 @@ from ivr.extensions import db_sessions
 from storage.db import transaction
 from storage.reports.call_search import FIRST_DAY, LAST_DAY
 from storage.reports.figures import Period
+from storage.workflow.spotchecks import SampleSize
 
 LIST_LIMIT = 100
 BAD_PERIOD = "请填写有效的开始和结束日期。"
@@ -64,7 +65,7 @@ def form_period(form: Mapping[str, str]) -> Period | None:
     return period if period.start >= FIRST_DAY and period.end <= LAST_DAY else None
 
 
-def sample_size(form: Mapping[str, str], error: type[Exception]) -> dict[str, Any]:
+def sample_size(form: Mapping[str, str], error: type[Exception]) -> SampleSize:
     """The draw form's `rate` (a share, from a percentage) or `count`, and its `seed`;
     a value that is not a number raises `error` with a message for the user."""
 
@@ -76,11 +77,11 @@ def sample_size(form: Mapping[str, str], error: type[Exception]) -> dict[str, An
 
     by_rate = form.get("mode") == "rate"
     percent = number(form.get("rate"), float) if by_rate else None
-    return {
-        "rate": None if percent is None else percent / 100,
-        "count": None if by_rate else number(form.get("count"), int),
-        "seed": number(form.get("seed"), int),
-    }
+    return SampleSize(
+        rate=None if percent is None else percent / 100,
+        count=None if by_rate else number(form.get("count"), int),
+        seed=number(form.get("seed"), int),
+    )
 
 
 def draw_from_form(
@@ -102,7 +103,7 @@ def draw_from_form(
     try:
         size = sample_size(request.form, error)
         with transaction(db_sessions()) as db:
-            check = draw(db, user, period, **choices, **size)
+            check = draw(db, user, period, size, **choices)
             check_id, drawn, seed = check.id, len(check.items), check.seed
     except error as problem:
         return page(period, str(problem), 400)

@@ -59,6 +59,16 @@ def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
+class Rate:
+    """A rate of a `FigureRow`: one of its counts over another (None when that is 0)."""
+
+    def __init__(self, part: str, whole: str) -> None:
+        self.part, self.whole = part, whole
+
+    def __get__(self, row: object, owner: type | None = None) -> float | None:
+        return _rate(getattr(row, self.part), getattr(row, self.whole))
+
+
 @dataclass
 class FigureRow:
     """The counts of one group (or the whole period) and the rates made from them."""
@@ -92,33 +102,13 @@ class FigureRow:
         for name in COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
-    @property
-    def active_rate(self) -> float | None:
-        return _rate(self.active, self.served)
-
-    @property
-    def good_rate(self) -> float | None:
-        return _rate(self.good, self.rated)
-
-    @property
-    def neutral_rate(self) -> float | None:
-        return _rate(self.neutral, self.rated)
-
-    @property
-    def bad_rate(self) -> float | None:
-        return _rate(self.bad, self.rated)
-
-    @property
-    def callback_rate(self) -> float | None:
-        return _rate(self.cb_in_time, self.cb_settled)
-
-    @property
-    def rectify_rate(self) -> float | None:
-        return _rate(self.rect_on_time, self.rect_settled)
-
-    @property
-    def followup_rate(self) -> float | None:
-        return _rate(self.realname_followed, self.realname_bad)
+    active_rate = Rate("active", "served")
+    good_rate = Rate("good", "rated")
+    neutral_rate = Rate("neutral", "rated")
+    bad_rate = Rate("bad", "rated")
+    callback_rate = Rate("cb_in_time", "cb_settled")
+    rectify_rate = Rate("rect_on_time", "rect_settled")
+    followup_rate = Rate("realname_followed", "realname_bad")
 
     def as_dict(self) -> dict[str, object]:
         data: dict[str, object] = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -127,15 +117,8 @@ class FigureRow:
         return data
 
 
-RATES = (
-    "active_rate",
-    "good_rate",
-    "neutral_rate",
-    "bad_rate",
-    "callback_rate",
-    "rectify_rate",
-    "followup_rate",
-)
+# The rates, in the order pages and exports show them.
+RATES = tuple(name for name, value in vars(FigureRow).items() if isinstance(value, Rate))
 
 
 @dataclass(frozen=True)

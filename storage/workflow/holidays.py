@@ -102,15 +102,9 @@ def _span(text: str, where: str) -> list[date]:
 
 
 def parse_notice(text: str) -> Notice:
-    """Read a notice file (TOML, UTF-8)::
-
-        year = 2027
-        notice = "国务院办公厅关于2027年部分节假日安排的通知"
-        days = [
-          { date = "2027-01-01", type = "休", name = "元旦" },
-          { date = "2027-02-06~2027-02-12", type = "休", name = "春节" },
-          { date = "2027-02-14", type = "班", name = "春节" },
-        ]
+    """Read a notice file (TOML, UTF-8): `year`, `notice` (its title) and `days`, each
+    `{ date = "2027-02-05~2027-02-12", type = "休", name = "春节" }` (one day or a range);
+    the whole format is in README ("Holidays"), an example in docs/holidays-2027.toml.
 
     `type` is 休 (a day off) or 班 (a make-up working day, a Saturday or Sunday).
     Days may fall from December of the year before to January of the year after.

@@ -49,6 +49,16 @@ class SpotCheckError(ValueError):
     """A sample or a score that cannot be made as asked; the message (Chinese) says why."""
 
 
+@dataclass(frozen=True)
+class SampleSize:
+    """How big a sample to draw: a `rate` (a share) or a `count`, and the random `seed`
+    (a new one unless given, to redraw a sample)."""
+
+    rate: float | None = None
+    count: int | None = None
+    seed: int | None = None
+
+
 def population(session: Session, period: Period, dept: str | None = None) -> list[int]:
     """Ids of the callbacks finished on the period's days (of `dept`), in id order."""
     statement = select(Callback.id).where(
@@ -83,46 +93,33 @@ def sample_ids(ids: Sequence[int], k: int, seed: int) -> list[int]:
 
 
 def new_sample(
-    model: type[Sample],
-    user: User,
-    period: Period,
-    ids: Sequence[int],
-    rate: float | None,
-    count: int | None,
-    seed: int | None,
+    model: type[Sample], user: User, period: Period, ids: Sequence[int], size: SampleSize
 ) -> tuple[Sample, list[int]]:
     """A new sample record drawn by `user` from `ids` (its items still to add), and the ids
-    chosen: `rate` or `count` of them, by `seed` (a new random one unless given)."""
-    k = sample_size(len(ids), rate, count)
-    seed = secrets.randbelow(2**31) if seed is None else seed
+    chosen as `size` asks."""
+    k = sample_size(len(ids), size.rate, size.count)
+    seed = secrets.randbelow(2**31) if size.seed is None else size.seed
     check = model(
         created_by_id=user.id,
         created_by_name=user.username,
         period_start=period.start,
         period_end=period.end,
         seed=seed,
-        rate=rate,
-        count=count,
+        rate=size.rate,
+        count=size.count,
         population=len(ids),
     )
     return check, sample_ids(ids, k, seed)
 
 
 def draw(
-    session: Session,
-    user: User,
-    period: Period,
-    *,
-    dept: str | None = None,
-    rate: float | None = None,
-    count: int | None = None,
-    seed: int | None = None,
+    session: Session, user: User, period: Period, size: SampleSize, dept: str | None = None
 ) -> SpotCheck:
-    """Draw and keep a sample; a new random seed unless one is given (to redraw)."""
+    """Draw and keep a sample of the period's finished callbacks (of `dept`)."""
     ids = population(session, period, dept)
     if not ids:
         raise SpotCheckError("该期间（及部门）没有已办结的回访可供抽查。")
-    check, chosen = new_sample(SpotCheck, user, period, ids, rate, count, seed)
+    check, chosen = new_sample(SpotCheck, user, period, ids, size)
     check.dept = dept or None
     check.items = [SpotCheckItem(callback_id=cb, position=n) for n, cb in enumerate(chosen)]
     session.add(check)

@@ -30,7 +30,7 @@ from storage.models_review import (
 from storage.reports.figures import Period
 from storage.types import utcnow
 from storage.workflow.deadlines import end_of_day, start_of_day
-from storage.workflow.spotchecks import SpotCheckError, new_sample
+from storage.workflow.spotchecks import SampleSize, SpotCheckError, new_sample
 
 MAX_NOTE = 2000
 
@@ -54,21 +54,13 @@ def population(session: Session, period: Period) -> list[int]:
     return list(session.scalars(statement))
 
 
-def draw(
-    session: Session,
-    user: User,
-    period: Period,
-    *,
-    rate: float | None = None,
-    count: int | None = None,
-    seed: int | None = None,
-) -> VerificationCheck:
-    """Draw and keep a sample; a new random seed unless one is given (to redraw)."""
+def draw(session: Session, user: User, period: Period, size: SampleSize) -> VerificationCheck:
+    """Draw and keep a sample of the period's rated service calls."""
     ids = population(session, period)
     if not ids:
         raise VerificationError("该期间没有已评价的来电可供查评。")
     try:
-        check, chosen = new_sample(VerificationCheck, user, period, ids, rate, count, seed)
+        check, chosen = new_sample(VerificationCheck, user, period, ids, size)
     except SpotCheckError as error:
         raise VerificationError(str(error)) from None
     ratings = {

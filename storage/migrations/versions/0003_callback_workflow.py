@@ -2,27 +2,25 @@
 
 Also the callback's workflow columns, `ratings.excluded` (mistaken/malicious ratings are
 not counted) and an index for the default-rating sweep.
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-28 15:15:04.789588
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
+from storage.migrations.shapes import (
+    add_reference_key,
+    batch_create_indexes,
+    batch_drop_indexes,
+    create_table,
+)
+
 revision: str = "0003"
 down_revision: str | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "users",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("username", sa.String(length=64), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
@@ -30,32 +28,21 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), server_default=sa.text("true"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
-        sa.UniqueConstraint("username", name=op.f("uq_users_username")),
+        unique=["username"],
     )
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_users_dept"), ["dept"], unique=False)
+    batch_create_indexes("users", "dept")
 
-    op.create_table(
+    create_table(
         "departments",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("head_user_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["head_user_id"],
-            ["users.id"],
-            name=op.f("fk_departments_head_user_id_users"),
-            ondelete="SET NULL",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_departments")),
-        sa.UniqueConstraint("code", name=op.f("uq_departments_code")),
+        references={"head_user_id": ("users", "SET NULL")},
+        unique=["code"],
     )
-    op.create_table(
+    create_table(
         "callback_events",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("callback_id", sa.Integer(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=True),
         sa.Column("actor_name", sa.String(length=64), nullable=False),
@@ -66,51 +53,26 @@ def upgrade() -> None:
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("detail", sa.JSON(), nullable=True),
         sa.Column("submission_key", sa.String(length=64), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["actor_id"],
-            ["users.id"],
-            name=op.f("fk_callback_events_actor_id_users"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["callback_id"],
-            ["callbacks.id"],
-            name=op.f("fk_callback_events_callback_id_callbacks"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_callback_events")),
-        sa.UniqueConstraint("submission_key", name=op.f("uq_callback_events_submission_key")),
+        parent=("callback_id", "callbacks"),
+        references={"actor_id": ("users", "SET NULL")},
+        unique=["submission_key"],
     )
-    with op.batch_alter_table("callback_events", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_callback_events_callback_id"), ["callback_id"], unique=False
-        )
+    batch_create_indexes("callback_events", "callback_id")
 
-    op.create_table(
+    create_table(
         "escalations",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("dedupe_key", sa.String(length=128), nullable=False),
         sa.Column("callback_id", sa.Integer(), nullable=False),
         sa.Column("step", sa.String(length=16), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("recipients", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["callback_id"],
-            ["callbacks.id"],
-            name=op.f("fk_escalations_callback_id_callbacks"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_escalations")),
-        sa.UniqueConstraint("dedupe_key", name=op.f("uq_escalations_dedupe_key")),
+        references={"callback_id": ("callbacks", "CASCADE")},
+        unique=["dedupe_key"],
     )
-    with op.batch_alter_table("escalations", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_escalations_callback_id"), ["callback_id"], unique=False
-        )
+    batch_create_indexes("escalations", "callback_id")
 
-    op.create_table(
+    create_table(
         "notifications",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("dedupe_key", sa.String(length=128), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("audience", sa.String(length=16), nullable=False),
@@ -120,26 +82,10 @@ def upgrade() -> None:
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["callback_id"],
-            ["callbacks.id"],
-            name=op.f("fk_notifications_callback_id_callbacks"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_notifications_user_id_users"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
-        sa.UniqueConstraint("dedupe_key", name=op.f("uq_notifications_dedupe_key")),
+        references={"callback_id": ("callbacks", "CASCADE"), "user_id": ("users", "CASCADE")},
+        unique=["dedupe_key"],
     )
-    with op.batch_alter_table("notifications", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_notifications_callback_id"), ["callback_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_notifications_user_id"), ["user_id"], unique=False)
+    batch_create_indexes("notifications", "callback_id", "user_id")
 
     with op.batch_alter_table("callbacks", schema=None) as batch_op:
         batch_op.add_column(
@@ -169,9 +115,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_callbacks_state_rectify_due_at", ["state", "rectify_due_at"], unique=False
         )
-        batch_op.create_foreign_key(
-            batch_op.f("fk_callbacks_verdict_by_id_users"), "users", ["verdict_by_id"], ["id"]
-        )
+        add_reference_key(batch_op, "callbacks", "verdict_by_id", "users")
 
     with op.batch_alter_table("calls", schema=None) as batch_op:
         batch_op.create_index(
@@ -206,21 +150,12 @@ def downgrade() -> None:
         batch_op.drop_column("reached_at")
         batch_op.drop_column("failed_attempts")
 
-    with op.batch_alter_table("notifications", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_notifications_user_id"))
-        batch_op.drop_index(batch_op.f("ix_notifications_callback_id"))
-
+    batch_drop_indexes("notifications", "user_id", "callback_id")
     op.drop_table("notifications")
-    with op.batch_alter_table("escalations", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_escalations_callback_id"))
-
+    batch_drop_indexes("escalations", "callback_id")
     op.drop_table("escalations")
-    with op.batch_alter_table("callback_events", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_callback_events_callback_id"))
-
+    batch_drop_indexes("callback_events", "callback_id")
     op.drop_table("callback_events")
     op.drop_table("departments")
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_users_dept"))
-
+    batch_drop_indexes("users", "dept")
     op.drop_table("users")

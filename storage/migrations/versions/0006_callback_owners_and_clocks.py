@@ -1,21 +1,13 @@
-"""callbacks: clocks from the forwarding, assignee, spread attempts, 会商, deliveries
-
-Revision ID: 0006
-Revises: 0011
-Create Date: 2026-11-29 21:00:00
-"""
-
-from collections.abc import Sequence
+"""callbacks: clocks from the forwarding, assignee, spread attempts, 会商, deliveries"""
 
 import sqlalchemy as sa
 from alembic import op
 
 import storage.types
+from storage.migrations.shapes import add_reference_key, create_table
 
 revision: str = "0006"
 down_revision: str | None = "0011"  # was "0005"; re-chained after merging main (0007, 0011)
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -34,13 +26,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("assignee_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("due_soon_sent", sa.String(length=32), nullable=True))
         batch_op.create_index(batch_op.f("ix_callbacks_assignee_id"), ["assignee_id"])
-        batch_op.create_foreign_key(
-            batch_op.f("fk_callbacks_assignee_id_users"),
-            "users",
-            ["assignee_id"],
-            ["id"],
-            ondelete="SET NULL",
-        )
+        add_reference_key(batch_op, "callbacks", "assignee_id", "users", "SET NULL")
     op.execute("UPDATE callbacks SET clock_start_at = created_at")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("phone", sa.String(length=32), nullable=True))
@@ -51,25 +37,16 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("anonymous_bad", sa.Integer(), server_default="0", nullable=False)
         )
-    op.create_table(
+    create_table(
         "callback_consults",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("callback_id", sa.Integer(), nullable=False),
         sa.Column("dept", sa.String(length=64), nullable=False),
         sa.Column("created_at", storage.types.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["callback_id"],
-            ["callbacks.id"],
-            name=op.f("fk_callback_consults_callback_id_callbacks"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_callback_consults")),
-        sa.UniqueConstraint("callback_id", "dept", name=op.f("uq_callback_consults_callback_id")),
+        parent=("callback_id", "callbacks"),
+        unique=["callback_id", "dept"],
     )
     op.create_index(op.f("ix_callback_consults_dept"), "callback_consults", ["dept"])
-    op.create_table(
+    create_table(
         "notification_deliveries",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("dedupe_key", sa.String(length=160), nullable=False),
         sa.Column("notification_id", sa.Integer(), nullable=True),
         sa.Column("channel", sa.String(length=16), nullable=False),
@@ -81,14 +58,8 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("created_at", storage.types.UTCDateTime(), nullable=False),
         sa.Column("sent_at", storage.types.UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["notification_id"],
-            ["notifications.id"],
-            name=op.f("fk_notification_deliveries_notification_id_notifications"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_deliveries")),
-        sa.UniqueConstraint("dedupe_key", name=op.f("uq_notification_deliveries_dedupe_key")),
+        references={"notification_id": ("notifications", "CASCADE")},
+        unique=["dedupe_key"],
     )
     op.create_index(
         op.f("ix_notification_deliveries_notification_id"),

@@ -1,22 +1,16 @@
 """console names: agents (话务员) with the names the console shows for their codes;
 spot-check answers that override the record's fact; served calls and the five levels
 in the daily figures
-
-Revision ID: 0011
-Revises: 0007
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 import storage.types
+from storage.migrations.shapes import create_table
 
 revision: str = "0011"
 down_revision: str | None = "0007"  # was "0005"; re-chained after merging main
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 FIGURE_COLUMNS = (
     "served",
     "very_satisfied",
@@ -28,15 +22,13 @@ FIGURE_COLUMNS = (
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "agents",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("dept", sa.String(length=64), nullable=True),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_agents")),
-        sa.UniqueConstraint("code", name=op.f("uq_agents_code")),
+        unique=["code"],
     )
     op.create_index(op.f("ix_agents_dept"), "agents", ["dept"], unique=False)
     with op.batch_alter_table("spot_check_items") as batch:

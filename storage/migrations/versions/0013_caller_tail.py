@@ -1,11 +1,6 @@
 """calls.caller_tail: the caller's last 4 digits, indexed (the header search by phone
 tail), backfilled from `caller`; indexes for the console's pages at a million calls
-
-Revision ID: 0013
-Revises: 0012
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -14,8 +9,6 @@ from storage.access.privacy import phone_tail
 
 revision: str = "0013"
 down_revision: str | None = "0012"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 BATCH = 20_000
 # Numbers ending in 4 digits (nearly all): their tail is their last 4 characters.
 LAST_FOUR = {
