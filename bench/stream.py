@@ -26,7 +26,9 @@ What it prints
     (`media_streams.decided_at`) and to the stored rating, p50/p95/p99; streams
     dropped (no decision stored, or the caller never got the stream); wrong ratings;
     CPU seconds of the media process per stream; its peak RSS; the callers' own CPU
-    per stream and their clock's worst lateness; the load average. For the baseline:
+    per stream and their clock's worst lateness; the load average; who used the cores
+    (machine, service, media, callers, other processes: `bench/cpu_window.py`) over
+    the round and over the answer window. For the baseline:
     the worker's CPU per call (its jobs included), and from
     the recording reported to the recogniser's result stored, and to the rating stored
     (Twilio's own 2 s end-of-speech silence and upload come on top in real life).
