@@ -26,7 +26,9 @@ What it prints
     (`media_streams.decided_at`) and to the stored rating, p50/p95/p99; streams
     dropped (no decision stored, or the caller never got the stream); wrong ratings;
     CPU seconds of the media process per stream; its peak RSS; the callers' own CPU
-    per stream and their clock's worst lateness; the load average. For the baseline:
+    per stream and their clock's worst lateness; the load average; who used the cores
+    (machine, service, media, callers, other processes: `bench/cpu_window.py`) over
+    the round and over the answer window. For the baseline:
     the worker's CPU per call (its jobs included), and from
     the recording reported to the recogniser's result stored, and to the rating stored
     (Twilio's own 2 s end-of-speech silence and upload come on top in real life).
@@ -55,6 +57,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from corpus import build_corpus  # noqa: E402
+from cpu_window import CpuSampler  # noqa: E402
 from load import procfile_process  # noqa: E402
 from services import (  # noqa: E402
     AUTH_TOKEN,
@@ -253,7 +256,11 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
         for n in args.sizes:
             args.n = n
             load = os.getloadavg()[0]
-            with ProcessMeter(media.pid) as meter:
+            postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+            with (
+                ProcessMeter(media.pid) as meter,
+                CpuSampler(meter.cpu_seconds, postmaster) as sampler,
+            ):
                 cpu_before, loop_before = meter.cpu_seconds(), meter.loop_cpu_seconds()
                 started = time.monotonic()
                 placed, own, lag = place_streams(base_url, utterances, args)
@@ -277,6 +284,12 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
                 f"stream, their 20 ms clock at most {lag * 1000:.0f} ms late"
             )
             print(f"  load average (1 min) before {load:.2f}, after {os.getloadavg()[0]:.2f}")
+            whole = sampler.window(sampler.samples[0][0], sampler.samples[-1][0])
+            window = sampler.window(*f["window"])
+            parts = (("the whole round", whole), ("first voiced → last decided", window))
+            for label, part in parts:
+                if part is not None:
+                    print(f"  {label}: {part.describe(os.cpu_count())}")
             ok &= f["dropped"] == 0 and f["wrong"] == 0
         stop(media)  # the web falls back to record-and-poll by itself
         if not args.baseline:

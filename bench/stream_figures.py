@@ -23,6 +23,7 @@ def ms(values: list[float]) -> str:
 def stream_figures(factory, placed: list) -> dict:
     """Per streamed caller: last voiced frame → decision and → rating stored; drops, wrongs."""
     decided, rated, dropped, wrong, stored = [], [], 0, 0, 0
+    first_voiced, last_decided = float("inf"), 0.0
     with factory() as session:
         for caller in placed:
             call = session.scalars(select(Call).where(Call.call_sid == caller.call_sid)).first()
@@ -36,6 +37,8 @@ def stream_figures(factory, placed: list) -> dict:
                 dropped += 1
                 continue
             decided.append(streams[0].decided_at.timestamp() - voiced)
+            first_voiced = min(first_voiced, voiced)
+            last_decided = max(last_decided, streams[0].decided_at.timestamp())
             rating = session.scalars(select(Rating).where(Rating.call_id == call.id)).first()
             if rating is not None:
                 stored += 1
@@ -47,6 +50,7 @@ def stream_figures(factory, placed: list) -> dict:
         "dropped": dropped,
         "wrong": wrong,
         "stored": stored,
+        "window": (first_voiced, last_decided),  # first voiced frame → last decision
     }
 
 

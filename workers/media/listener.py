@@ -6,8 +6,10 @@ own end-point, or our silence limit as a backstop). Only speech and its trailing
 silence reach the recogniser: a stream costs almost nothing while the caller listens.
 
 The recogniser is restricted to the pack's phrases, as the record-and-poll path's;
-its n-best list is judged by the same functions (`evidence`, `judge` of
-`workers.speech.recognize`), so a live result is stored under the same rules.
+its n-best list is decided by the same function (`decide` of
+`workers.speech.recognize`), so a live result is stored under the same rules: a
+result the grammar evidence would store must also be heard by the free-vocabulary
+pass (run on the answer's voiced audio, only for such results), else it is read back.
 :meth:`Listener.accept` and :meth:`Listener.finish` block: call them from a thread pool.
 """
 
@@ -16,14 +18,15 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import vosk
 
 from prompts.speech import SpeechPack
 from workers.media.audio import RATE, level
-from workers.speech.audio import sounds_like_speech
-from workers.speech.recognize import N_BEST, Thresholds, evidence, judge
+from workers.speech.audio import sounds_like_speech, trim_silence
+from workers.speech.recognize import N_BEST, Thresholds, decide
 
 SPEECH_LEVEL = 600  # RMS (about -35 dBFS): a frame this loud may be speech
 SPEECH_FRAMES = 3  # this many loud frames in a row start an answer (60 ms)
@@ -76,12 +79,21 @@ class VoiceGate:
 
 
 class Listener:
-    """One answer's recogniser (grammar-restricted, n-best) and its audio."""
+    """One answer's recogniser (grammar-restricted, n-best) and its audio.
+
+    ``free_pass(pcm)``: the free-vocabulary transcripts of ``pcm`` (the guard's
+    second opinion, asked only for a result that would be stored)."""
 
     def __init__(
-        self, model: vosk.Model, pack: SpeechPack, grammar: str, limits: Thresholds
+        self,
+        model: vosk.Model,
+        pack: SpeechPack,
+        grammar: str,
+        limits: Thresholds,
+        free_pass: Callable[[bytes], list[str]],
     ) -> None:
         self.model, self.pack, self.grammar, self.limits = model, pack, grammar, limits
+        self.free_pass = free_pass
         self.recognizer: vosk.KaldiRecognizer | None = None
         self.audio = bytearray()
         self.nbest: list[tuple[str, float]] | None = None
@@ -120,8 +132,9 @@ class Listener:
         pcm = bytes(self.audio)
         seconds = len(pcm) / (2 * RATE)
         nbest = self.nbest if sounds_like_speech(pcm, RATE) else []
-        found = evidence(self.pack, nbest)
-        reason = judge(found, self.limits)
+        found, reason = decide(
+            self.pack, nbest, self.limits, lambda: self.free_pass(trim_silence(pcm, RATE))
+        )
         return Spoken(found.level, reason == "ok", found.text, found.confidence, reason, seconds)
 
 

@@ -22,19 +22,23 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
+import prompts
 from prompts.speech import load_speech_pack, speech_languages
 from storage.db import database_url, make_engine, make_session_factory
 from workers.context import connect_redis
 from workers.media import availability
+from workers.media.audio import RATE, read_pcm
 from workers.media.listener import Listener
 from workers.media.session import StreamSession
 from workers.queues import send_after_commit
+from workers.speech.free_pass import free_decoders
 from workers.speech.models import has_word, load_model
 from workers.speech.recognize import thresholds
 
@@ -42,6 +46,8 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 64 * 1024  # Twilio's inbound frames are about 300 bytes
 URGENT_THREADS = 4  # mostly waiting on the database and the disk
+WARM_PROMPT = "speak_after_tone"  # speech of the language the free pass warms up on
+WARM_SECONDS = 4  # of it
 
 
 class Hub:
@@ -72,9 +78,23 @@ class Hub:
             self.grammars[lang] = load_speech_pack(lang).grammar(extra)
         return langs
 
+    def warm(self) -> None:
+        """Warm each language's free-vocabulary recognisers on its own prompt (blocking:
+        run it beside serving; a free pass asked meanwhile is only slower)."""
+        started = time.perf_counter()
+        for lang in self.grammars:
+            prompt = prompts.audio_path(lang, WARM_PROMPT)
+            if prompt is not None:
+                pcm = read_pcm(prompt)[: WARM_SECONDS * 2 * RATE]
+                free_decoders(load_model(lang, streaming=True), RATE).warm(pcm)
+        log.info("media: free-vocabulary pass warmed in %.1f s", time.perf_counter() - started)
+
     def listener(self, lang: str) -> Listener:
         model = load_model(lang, streaming=True)
-        return Listener(model, load_speech_pack(lang), self.grammars[lang], thresholds(lang))
+        pack, limits = load_speech_pack(lang), thresholds(lang)
+        return Listener(
+            model, pack, self.grammars[lang], limits, free_decoders(model, RATE).transcripts
+        )
 
     async def urgently(self, function, *args):
         """Run a blocking function in the pool kept for decisions."""
@@ -157,6 +177,8 @@ async def serve_forever(host: str, port: int, capacity: int, threads: int) -> No
     ):
         log.info("media: listening on ws://%s:%d (capacity %d)", host, port, capacity)
         beat = asyncio.create_task(_heartbeat(hub, name, stop))
+        # A daemon thread: a stop during the warming does not wait for it.
+        threading.Thread(target=hub.warm, name="media-warm", daemon=True).start()
         await stop.wait()
         await beat
     hub.pool.shutdown(wait=False, cancel_futures=True)

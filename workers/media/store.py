@@ -90,11 +90,12 @@ def store_spoken(
             "recognized_level": heard.level,
             "certain": heard.certain if heard.level else None,
         }
-        insert_once(session, Recording, values, "recording_sid")
-        recording = session.scalars(
-            select(Recording).where(Recording.recording_sid == ticket.stream_key)
-        ).one()
-        if not decide(stream, STREAM_SPOKEN, recording_id=recording.id):
+        recording_id = insert_once(session, Recording, values, "recording_sid")
+        if recording_id is None:  # stored before (a retry): its id
+            recording_id = session.scalars(
+                select(Recording.id).where(Recording.recording_sid == ticket.stream_key)
+            ).one()
+        if not decide(stream, STREAM_SPOKEN, recording_id=recording_id):
             return False
         call = session.get_one(Call, stream.call_id)
         log_event(session, call, "spoken_answer", ticket.stream_key)

@@ -25,9 +25,10 @@ not one of them (a digit "삼", a level name "보통") is forced onto the neares
 sometimes with a posterior near 1 and a wide margin: the n-best alone cannot tell it
 from the phrase. So a result that passes the thresholds must also survive a second,
 free-vocabulary decode (the model's whole lexicon, no grammar): the phrase has to be
-among that pass's :data:`FREE_N_BEST` transcripts, else it is read back
-("free_pass_disagrees"). The second decode runs only for would-be-certain results.
-:func:`decide` is the one place this decision is made (files and live streams alike).
+among the first transcripts of that pass (`free_pass.FREE_N_BEST`), else it is read back
+("free_pass_disagrees"). The second decode runs only for would-be-certain results, on
+recognisers kept warm (`workers.speech.free_pass`). :func:`decide` is the one place
+this decision is made: recordings here, live streams in `workers.media.listener`.
 
 Kaldi dithers the features with libc's ``rand()``; it is re-seeded before each decode
 so that a recording always gives the same result, whatever was decoded before it.
@@ -35,7 +36,6 @@ so that a recording always gives the same result, whatever was decoded before it
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import json
 import math
@@ -58,6 +58,7 @@ from workers.speech.audio import (
     sounds_like_speech,
     trim_silence,
 )
+from workers.speech.free_pass import decode_free, seed
 from workers.speech.models import has_word, load_model
 
 __all__ = [
@@ -84,14 +85,6 @@ N_BEST = 10
 # 87.7 / 89.8 / 92.6 %, read back with another level 2.5 / 4.0 / 4.6 / 4.9 / 5.6 %,
 # out-of-grammar speech given a level (read back) 13.3 / 16.3 / 19.3 / 24.4 / 29.6 %.
 PHRASE_RANKS = 3
-# Transcripts of the free-vocabulary pass searched for the phrase.
-FREE_N_BEST = 5
-_SEED = 20240613
-
-try:
-    _srand = ctypes.CDLL(None).srand
-except (OSError, AttributeError):  # pragma: no cover - not a POSIX libc
-    _srand = None
 
 
 @dataclass(frozen=True)
@@ -142,25 +135,13 @@ def thresholds(lang: str, path: Path = THRESHOLDS_PATH) -> Thresholds:
 
 def decode_nbest(model: vosk.Model, pcm: bytes, rate: int, grammar: str) -> list[tuple[str, float]]:
     """The decoder's n-best ``(text, score)`` for ``pcm`` under ``grammar``, best first."""
-    if _srand is not None:
-        _srand(_SEED)
+    seed()
     recognizer = vosk.KaldiRecognizer(model, rate, grammar)
     recognizer.SetMaxAlternatives(N_BEST)
     recognizer.AcceptWaveform(pcm)
     result = json.loads(recognizer.FinalResult())
     alternatives = result.get("alternatives", [])
     return [(a.get("text", "").strip(), float(a.get("confidence", 0.0))) for a in alternatives]
-
-
-def decode_free(model: vosk.Model, pcm: bytes, rate: int) -> list[str]:
-    """The free-vocabulary (no grammar) n-best transcripts of ``pcm``, best first."""
-    if _srand is not None:
-        _srand(_SEED)
-    recognizer = vosk.KaldiRecognizer(model, rate)
-    recognizer.SetMaxAlternatives(FREE_N_BEST)
-    recognizer.AcceptWaveform(pcm)
-    result = json.loads(recognizer.FinalResult())
-    return [a.get("text", "").strip() for a in result.get("alternatives", [])]
 
 
 def _posteriors(scores: list[float]) -> list[float]:
@@ -288,8 +269,7 @@ def transcribe(lang: str, path: Path, *, root: Path = PROMPTS_DIR) -> Transcript
     """Free-form transcript (full vocabulary) of ``path``; raises BadAudio."""
     model = load_model(lang, root)
     pcm = prepare_audio(path, RATE)
-    if _srand is not None:
-        _srand(_SEED)
+    seed()
     recognizer = vosk.KaldiRecognizer(model, RATE)
     recognizer.SetWords(True)
     words: list[dict] = []
