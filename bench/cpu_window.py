@@ -57,18 +57,20 @@ def _tree(processes: dict, root: int) -> float:
     return total
 
 
-def split_bench_cpu(extra_service_roots: tuple[int, ...] = ()) -> tuple[float, float]:
-    """(service, callers) CPU seconds of this bench's process tree: the simulated
-    callers are its `multiprocessing` children; the services are its other children
-    (web, worker, media, Redis) and `extra_service_roots` (PostgreSQL's postmaster,
-    which daemonises)."""
+def split_bench_cpu(
+    extra_service_roots: tuple[int, ...] = (),
+) -> tuple[float, dict[int, float]]:
+    """CPU seconds of this bench's process tree: the services' (its children other than
+    the callers: web, worker, media, Redis, and `extra_service_roots`, PostgreSQL's
+    postmaster, which daemonises) and each simulated caller process's (its
+    `multiprocessing` children), by pid."""
     processes = _processes()
-    service = callers = 0.0
+    service, callers = 0.0, {}
     for pid, (parent, _, command) in processes.items():
         if parent != os.getpid():
             continue
         if "multiprocessing" in command:
-            callers += _tree(processes, pid)
+            callers[pid] = _tree(processes, pid)
         else:
             service += _tree(processes, pid)
     service += sum(_tree(processes, root) for root in extra_service_roots)
@@ -104,6 +106,8 @@ class CpuSampler:
     def __init__(self, media: Callable[[], float], postmaster: int | None) -> None:
         self.media, self.roots = media, (postmaster,) if postmaster else ()
         self.samples: list[tuple[float, ...]] = []
+        # A caller process that has ended keeps the CPU it was last seen with.
+        self._callers_seen: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -113,7 +117,9 @@ class CpuSampler:
         except (OSError, ValueError, IndexError):  # ended
             media = self.samples[-1][4] if self.samples else 0.0
         service, callers = split_bench_cpu(self.roots)
-        self.samples.append((time.time(), machine_busy_seconds(), service, callers, media))
+        self._callers_seen.update(callers)
+        callers_cpu = sum(self._callers_seen.values())
+        self.samples.append((time.time(), machine_busy_seconds(), service, callers_cpu, media))
 
     def _run(self) -> None:
         while not self._stop.wait(1.0):
