@@ -125,8 +125,9 @@ def survey() -> Response:
     return response if response is not None else answer(lang, first_question(kind, lang))
 
 
-def first_question(kind: str, lang: str) -> Step:
-    """The first question of a survey of `kind` (the flow's start)."""
+def first_question(kind: str | None, lang: str) -> Step:
+    """The first question of a survey of `kind` (the flow's start; the rating flow's
+    when `kind` is None)."""
     return step(flow_for_kind(kind), Position(""), Start(), speech=can_speak(lang))
 
 
@@ -157,8 +158,7 @@ def _begin_kept(
         return respond(provider().hang_up())
     if disposition == DISPOSITION_HUNG_UP:
         return respond(provider().nothing())
-    first = step(load_flow(call_kind or "rating"), Position(""), Start(), speech=can_speak(lang))
-    return answer(lang, first)
+    return answer(lang, first_question(call_kind, lang))
 
 
 def _begin(session: Session, call: Call, lang: str, survey_line: bool, now: datetime) -> Response:
