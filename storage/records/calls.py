@@ -118,8 +118,7 @@ def told_changes(current: Mapping[str, Any], details: CallDetails) -> dict[str, 
 
 def told_values(details: CallDetails) -> dict[str, str]:
     """The call's columns this request gives a value (as `get_or_create_call` fills them)."""
-    names = ("lang", "caller", "called", "agent", "dept", "call_status", "dial_call_status")
-    told = {name: getattr(details, name) for name in names if getattr(details, name)}
+    told = {name: getattr(details, name) for name in TOLD if getattr(details, name)}
     if details.caller:  # a Core INSERT: the model's `caller` setter does not run
         told["caller_tail"] = phone_tail(details.caller)
     return told
