@@ -36,6 +36,16 @@ def fresh_redis_breakers(monkeypatch):
     monkeypatch.setattr(redis_guard, "_BREAKERS", {})
 
 
+@pytest.fixture(autouse=True)
+def fresh_timings_tally():
+    """Each test starts with an empty webhook-timings tally: timings an earlier test
+    kept in memory (its Redis killed or hung) must not be written into this test's
+    Redis by the process's timings thread, which writes for the newest app."""
+    from ivr import timings
+
+    timings.TALLY.take()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
